@@ -1,0 +1,143 @@
+"""Ledger writer used inside the app process.
+
+Each record is one JSON line written with a single ``write(2)`` on an ``O_APPEND`` file
+descriptor: records from threads and from successive app processes (restarts) never
+interleave, and a record whose write returned survives a SIGKILL of the app (it is in the
+kernel's page cache). Records:
+
+``{"type": "invocation", "ts", "pid", "activity", "workflow_id", "task_execution_id",
+"task_id"}``
+``{"type": "effect", "ts", "pid", "kind", "subject", "workflow_id", "task_execution_id",
+"activity", "details"}``
+
+``ts`` is wall-clock seconds (float) so records line up with the harness's timeline.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+LEDGER_ENV = "DAPR_CHAOS_LEDGER"
+
+_fd_lock = threading.Lock()
+_fd: int | None = None
+_fd_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ActivityScope:
+    """The activity execution an effect belongs to."""
+
+    activity: str
+    workflow_id: str
+    task_execution_id: str
+    task_id: int
+
+
+_scope: contextvars.ContextVar[ActivityScope | None] = contextvars.ContextVar(
+    "dapr_chaos_activity_scope", default=None
+)
+
+
+def current_scope() -> ActivityScope | None:
+    """The activity being executed on this thread, if it is wrapped by recorded_activity."""
+    return _scope.get()
+
+
+def idempotency_key() -> str:
+    """``<workflow instance id>:<task_execution_id>`` of the current activity.
+
+    It is the same across crash re-dispatches and RetryPolicy retries of one scheduled
+    activity, and different for every other activity call: key business effects on it.
+    """
+    scope = _scope.get()
+    if scope is None:
+        raise RuntimeError("idempotency_key() called outside an activity wrapped by "
+                           "@recorded_activity")
+    return f"{scope.workflow_id}:{scope.task_execution_id}"
+
+
+def _ledger_fd() -> int | None:
+    global _fd, _fd_path
+    path = os.environ.get(LEDGER_ENV)
+    if not path:
+        return None
+    if _fd is not None and _fd_path == path:
+        return _fd
+    with _fd_lock:
+        if _fd is None or _fd_path != path:
+            _fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            _fd_path = path
+        return _fd
+
+
+def _append(record: dict[str, Any]) -> None:
+    fd = _ledger_fd()
+    if fd is None:
+        return
+    line = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode()
+    written = os.write(fd, line)
+    if written != len(line):  # regular files do not short-write; be loud if one does
+        raise OSError(f"short write to the dapr-chaos ledger ({written}/{len(line)} bytes)")
+
+
+def effect(kind: str, subject: str, **details: Any) -> None:
+    """Record that one business effect was applied, e.g. ``effect("payment.charged",
+    order_id, amount=12.5)``. Call it right after the effect is committed, once per
+    application: a second call for the same (kind, subject) is what exactly-once checks
+    flag as a duplicate."""
+    scope = _scope.get()
+    _append({
+        "type": "effect",
+        "ts": time.time(),
+        "pid": os.getpid(),
+        "kind": kind,
+        "subject": subject,
+        "activity": scope.activity if scope else None,
+        "workflow_id": scope.workflow_id if scope else None,
+        "task_execution_id": scope.task_execution_id if scope else None,
+        "details": details,
+    })
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def recorded_activity(fn: F) -> F:
+    """Wrap an activity ``fn(ctx, input)``: record each invocation and bind the scope that
+    :func:`effect` and :func:`idempotency_key` use. Put it under ``@wfr.activity``."""
+    name = getattr(fn, "__name__", "activity")
+
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        inner = ctx.get_inner_context() if hasattr(ctx, "get_inner_context") else ctx
+        scope = ActivityScope(
+            activity=name,
+            workflow_id=str(ctx.workflow_id),
+            task_execution_id=str(getattr(inner, "task_execution_id", "") or ""),
+            task_id=int(getattr(ctx, "task_id", -1)),
+        )
+        _append({
+            "type": "invocation",
+            "ts": time.time(),
+            "pid": os.getpid(),
+            "activity": name,
+            "workflow_id": scope.workflow_id,
+            "task_execution_id": scope.task_execution_id,
+            "task_id": scope.task_id,
+        })
+        token = _scope.set(scope)
+        try:
+            return fn(ctx, *args, **kwargs)
+        finally:
+            _scope.reset(token)
+
+    return wrapper  # type: ignore[return-value]

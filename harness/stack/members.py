@@ -1,0 +1,266 @@
+"""The members of a stack: how each is started and when each counts as ready.
+
+Every member binds 127.0.0.1 only, on ports from the stack's block. Clients dial the
+*link* port of what they talk to (``Topology.dial``), which is the server's own port
+today and a Toxiproxy listener when the link is proxied; the server binds its own port.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.runtime.provision import Binaries
+from harness.stack import readiness
+from harness.stack.ports import HOST, PortBlock
+from harness.stack.process import ManagedProcess
+
+log = logging.getLogger("harness.stack")
+
+LINKS = {
+    # link name: (client, server port role, proxy listener role)
+    "app->daprd": ("app", "daprd_grpc", "proxy_app_daprd"),
+    "daprd->valkey": ("daprd", "valkey", "proxy_daprd_valkey"),
+    "daprd->placement": ("daprd", "placement", "proxy_daprd_placement"),
+    "daprd->scheduler": ("daprd", "scheduler", "proxy_daprd_scheduler"),
+}
+
+
+@dataclass(frozen=True)
+class Link:
+    """A client→server connection that a proxy may sit on.
+
+    ``upstream`` is the server's port; ``listen`` is what the client dials (equal to
+    ``upstream`` when the link is not proxied).
+    """
+
+    name: str
+    upstream: int
+    listen: int
+
+    @property
+    def proxied(self) -> bool:
+        return self.listen != self.upstream
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Ports of one stack and the links between its members."""
+
+    ports: PortBlock
+    proxied: frozenset[str] = frozenset()
+
+    def link(self, name: str) -> Link:
+        _client, server_role, proxy_role = LINKS[name]
+        upstream = self.ports[server_role]
+        listen = self.ports[proxy_role] if name in self.proxied else upstream
+        return Link(name, upstream, listen)
+
+    def dial(self, name: str) -> str:
+        """``127.0.0.1:port`` a client of link ``name`` connects to."""
+        return f"{HOST}:{self.link(name).listen}"
+
+
+@dataclass
+class Secrets:
+    """Per-run credentials: Valkey's password and daprd's API token."""
+
+    valkey_password: str
+    api_token: str
+
+
+@dataclass
+class Member:
+    """One stack member: a managed process plus its readiness rule."""
+
+    name: str
+    process: ManagedProcess
+    data_dirs: list[Path] = field(default_factory=list)
+
+    def wait_ready(self, timeout: float) -> float:
+        raise NotImplementedError
+
+    def restart(self, timeout: float) -> float:
+        """Stop (if running) and start again on the same ports and data; returns ready time."""
+        self.process.stop()
+        self.process.start()
+        return self.wait_ready(timeout)
+
+
+class Valkey(Member):
+    def __init__(self, bins: Binaries, topo: Topology, secrets: Secrets, run_dir: Path) -> None:
+        data = run_dir / "valkey"
+        data.mkdir(mode=0o700, exist_ok=True)
+        argv = [
+            str(bins.valkey.path),
+            "--bind", HOST,
+            "--port", str(topo.ports["valkey"]),
+            "--requirepass", secrets.valkey_password,
+            "--dir", str(data),
+            # Crash tests restart Valkey: every acknowledged write must survive SIGKILL.
+            "--appendonly", "yes",
+            "--appendfsync", "always",
+            "--save", "",
+            "--protected-mode", "yes",
+            "--daemonize", "no",
+        ]
+        super().__init__("valkey", ManagedProcess("valkey", argv, log_path=run_dir / "logs" / "valkey.log"), [data])
+        self._port = topo.ports["valkey"]
+        self._password = secrets.valkey_password
+
+    def wait_ready(self, timeout: float) -> float:
+        return readiness.wait_for(
+            "PING", lambda: readiness.valkey_ping(self._port, self._password),
+            process=self.process, timeout=timeout,
+        )
+
+
+class Placement(Member):
+    def __init__(self, bins: Binaries, topo: Topology, run_dir: Path, log_level: str) -> None:
+        p = topo.ports
+        argv = [
+            str(bins.placement.path),
+            "--id", "placement-0",
+            "--port", str(p["placement"]),
+            "--listen-address", HOST,
+            "--healthz-port", str(p["placement_healthz"]),
+            "--healthz-listen-address", HOST,
+            "--metrics-port", str(p["placement_metrics"]),
+            "--metrics-listen-address", HOST,
+            "--initial-cluster", f"placement-0={HOST}:{p['placement_raft']}",
+            "--tls-enabled=false",
+            "--log-level", log_level,
+        ]
+        super().__init__("placement", ManagedProcess("placement", argv, log_path=run_dir / "logs" / "placement.log"))
+        self._healthz = p["placement_healthz"]
+
+    def wait_ready(self, timeout: float) -> float:
+        return readiness.wait_for(
+            "GET /healthz -> 200",
+            lambda: readiness.http_status(self._healthz, "/healthz")[0] == 200,
+            process=self.process, timeout=timeout,
+        )
+
+
+class Scheduler(Member):
+    def __init__(self, bins: Binaries, topo: Topology, run_dir: Path, log_level: str) -> None:
+        p = topo.ports
+        # Reminders live only in the scheduler's etcd: the directory survives restarts.
+        etcd = run_dir / "scheduler-etcd"
+        etcd.mkdir(mode=0o700, exist_ok=True)
+        argv = [
+            str(bins.scheduler.path),
+            "--id", "scheduler-0",
+            "--port", str(p["scheduler"]),
+            "--listen-address", HOST,
+            "--healthz-port", str(p["scheduler_healthz"]),
+            "--healthz-listen-address", HOST,
+            "--metrics-port", str(p["scheduler_metrics"]),
+            "--metrics-listen-address", HOST,
+            "--etcd-data-dir", str(etcd),
+            "--etcd-client-port", str(p["scheduler_etcd_client"]),
+            "--etcd-initial-cluster", f"scheduler-0=http://{HOST}:{p['scheduler_etcd_peer']}",
+            # daprd dials the address the scheduler broadcasts: make it the link's address
+            # so job streams go through a proxy when there is one.
+            "--override-broadcast-host-port", topo.dial("daprd->scheduler"),
+            "--tls-enabled=false",
+            "--mode", "standalone",
+            "--log-level", log_level,
+        ]
+        super().__init__("scheduler", ManagedProcess("scheduler", argv, log_path=run_dir / "logs" / "scheduler.log"), [etcd])
+        self._healthz = p["scheduler_healthz"]
+
+    def wait_ready(self, timeout: float) -> float:
+        return readiness.wait_for(
+            "GET /healthz -> 200",
+            lambda: readiness.http_status(self._healthz, "/healthz")[0] == 200,
+            process=self.process, timeout=timeout,
+        )
+
+
+class Daprd(Member):
+    def __init__(
+        self, bins: Binaries, topo: Topology, secrets: Secrets, run_dir: Path, *,
+        app_id: str, components_dir: Path, log_level: str,
+    ) -> None:
+        p = topo.ports
+        argv = [
+            str(bins.daprd.path),
+            "--app-id", app_id,
+            "--mode", "standalone",
+            "--dapr-grpc-port", str(p["daprd_grpc"]),
+            "--dapr-http-port", str(p["daprd_http"]),
+            "--dapr-internal-grpc-port", str(p["daprd_internal"]),
+            "--dapr-listen-addresses", HOST,
+            "--metrics-port", str(p["daprd_metrics"]),
+            "--metrics-listen-address", HOST,
+            "--profile-port", str(p["daprd_profile"]),
+            "--enable-mtls=false",
+            "--resources-path", str(components_dir),
+            "--placement-host-address", topo.dial("daprd->placement"),
+            "--scheduler-host-address", topo.dial("daprd->scheduler"),
+            "--dapr-graceful-shutdown-seconds", "1",
+            "--log-level", log_level,
+        ]
+        env = dict(os.environ)
+        # Without it daprd fails on a loopback-only host: "failed to determine host address".
+        env["DAPR_HOST_IP"] = HOST
+        env["DAPR_API_TOKEN"] = secrets.api_token
+        super().__init__("daprd", ManagedProcess("daprd", argv, log_path=run_dir / "logs" / "daprd.log", env=env))
+        self.http_port = p["daprd_http"]
+        self._token = secrets.api_token
+
+    def metadata(self) -> dict[str, object] | None:
+        return readiness.daprd_metadata(self.http_port, self._token)
+
+    def wait_ready(self, timeout: float) -> float:
+        waited = readiness.wait_for(
+            "GET /v1.0/healthz -> 204",
+            lambda: readiness.http_status(self.http_port, "/v1.0/healthz")[0] == 204,
+            process=self.process, timeout=timeout,
+        )
+        return waited + readiness.wait_for(
+            "actor runtime RUNNING with placement connected (GET /v1.0/metadata)",
+            lambda: readiness.actors_ready(self.metadata()),
+            process=self.process, timeout=max(1.0, timeout - waited),
+            detail=lambda: str((self.metadata() or {}).get("actorRuntime")),
+        )
+
+    def soft_restart(self) -> None:
+        """SIGHUP: daprd restarts its runtime in-process (same pid)."""
+        self.process.signal(signal.SIGHUP)
+
+
+class App(Member):
+    """The workflow app: any command, given the Dapr and harness variables in its env."""
+
+    def __init__(
+        self, command: list[str], env: dict[str, str], run_dir: Path, *, daprd: Daprd,
+        wait_for_workers: bool, health_port: int | None, health_path: str | None,
+        cwd: Path | None,
+    ) -> None:
+        super().__init__("app", ManagedProcess("app", command, log_path=run_dir / "logs" / "app.log", env=env, cwd=cwd))
+        self._daprd = daprd
+        self._wait_for_workers = wait_for_workers
+        self._health = (health_port, health_path) if health_port and health_path else None
+
+    def wait_ready(self, timeout: float) -> float:
+        waited = 0.0
+        if self._wait_for_workers:
+            waited += readiness.wait_for(
+                "workflows.connectedWorkers >= 1 in daprd metadata",
+                lambda: readiness.workflow_workers(self._daprd.metadata()) >= 1,
+                process=self.process, timeout=timeout,
+                detail=lambda: str((self._daprd.metadata() or {}).get("workflows")),
+            )
+        if self._health is not None:
+            port, path = self._health
+            waited += readiness.wait_for(
+                f"GET {path} -> 200 on the app port {port}",
+                lambda: readiness.http_status(port, path)[0] == 200,
+                process=self.process, timeout=max(1.0, timeout - waited),
+            )
+        return waited

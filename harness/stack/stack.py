@@ -1,0 +1,351 @@
+"""The Stack: Valkey, placement, scheduler, daprd and a workflow app, as local processes.
+
+Start order is Valkey → placement → scheduler → daprd → app. The three backing services
+do not depend on each other, so they are launched in that order and then awaited
+together; daprd is launched once they answer, the app once daprd's actor runtime is
+connected to placement. On any failure everything already started is stopped before the
+error propagates: nothing is left half-started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from harness.errors import ConfigError, StackError
+from harness.runtime.provision import Binaries, provision_stack
+from harness.settings import Settings
+from harness.stack.components import DEFAULT_TEMPLATES, render_components
+from harness.stack.members import App, Daprd, Member, Placement, Scheduler, Secrets, Topology, Valkey
+from harness.stack.ports import HOST, PortBlock, reserve_block
+from harness.stack.process import ManagedProcess, process_start_time
+from harness.stack.registry import RunRecord, reap_orphans
+
+log = logging.getLogger("harness.stack")
+
+LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+_APP_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
+REFERENCE_APP_MODULE = "scenarios.order_app"
+
+
+@dataclass(frozen=True)
+class AppSpec:
+    """How to run the workflow app.
+
+    ``command`` is run as given (like ``dapr run -- COMMAND``). ``wait_for_workers``: the
+    app counts as ready only once daprd reports a connected workflow worker.
+    ``health_path``: also wait for ``GET http://127.0.0.1:$APP_PORT<health_path>`` → 200.
+    """
+
+    command: tuple[str, ...]
+    wait_for_workers: bool = True
+    health_path: str | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not self.command or not self.command[0]:
+            raise ConfigError("the app command is empty; give the program to run, e.g. "
+                              "`python app.py`")
+
+
+def reference_app(*variant_env: tuple[str, str]) -> AppSpec:
+    """The reference order app (``scenarios/order_app``), run with this interpreter."""
+    root = Path(__file__).resolve().parents[2]
+    return AppSpec(
+        command=(sys.executable, "-m", REFERENCE_APP_MODULE),
+        wait_for_workers=True,
+        health_path="/healthz",
+        env=dict(variant_env),
+        cwd=root,
+    )
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """What one stack runs. All durations in seconds.
+
+    ``app=None`` starts no app (``dapr-chaos exec`` runs its command itself).
+    ``base_port=None`` picks a free port block; an explicit one must be entirely free.
+    ``keep_run_dir=None`` follows the settings (``DAPR_CHAOS_KEEP``).
+    """
+
+    app: AppSpec | None = field(default_factory=reference_app)
+    app_id: str = "orders"
+    base_port: int | None = None
+    log_level: str = "info"
+    ready_timeout: float = 60.0
+    stop_grace: float = 3.0
+    keep_run_dir: bool | None = None
+    components: Path = DEFAULT_TEMPLATES
+
+    def __post_init__(self) -> None:
+        if not _APP_ID.match(self.app_id):
+            raise ConfigError(
+                f"app id {self.app_id!r} is invalid; use 1-40 lowercase letters, digits and "
+                "dashes, starting and ending with a letter or digit"
+            )
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"log level {self.log_level!r} is invalid; choose one of "
+                              + ", ".join(LOG_LEVELS))
+        if not self.ready_timeout > 0:
+            raise ConfigError(f"ready timeout must be > 0 seconds, got {self.ready_timeout}")
+        if self.stop_grace < 0:
+            raise ConfigError(f"stop grace must be >= 0 seconds, got {self.stop_grace}")
+
+
+class Stack:
+    """A running Dapr workflow stack. Use as a context manager, or start()/stop().
+
+    Attributes are valid between start() and stop(): ``run_dir`` (0700, holds logs,
+    components, Valkey and scheduler data), ``ports``, ``api_token``, ``valkey_password``.
+    """
+
+    def __init__(self, config: StackConfig | None = None, *, settings: Settings | None = None,
+                 binaries: Binaries | None = None) -> None:
+        self.config = config or StackConfig()
+        self.settings = settings or Settings.from_env()
+        self._binaries = binaries
+        self.members: dict[str, Member] = {}
+        self._ports: PortBlock | None = None
+        self._record: RunRecord | None = None
+        self.run_dir: Path | None = None
+        self.timings: dict[str, float] = {}
+        self._secrets = Secrets(secrets.token_urlsafe(24), secrets.token_urlsafe(24))
+        self.topology: Topology | None = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> Stack:
+        """Bring every member up and wait until workflows can run. Idempotent-safe: raises
+        if already started."""
+        if self.members:
+            raise StackError("stack is already started")
+        for line in reap_orphans():
+            log.warning(line)
+        started = time.monotonic()
+        binaries = self._binaries or provision_stack(self.settings)
+        self.timings["provision"] = time.monotonic() - started
+        try:
+            self._start(binaries)
+        except BaseException:
+            self.stop()
+            raise
+        self.timings["total"] = time.monotonic() - started
+        log.info("stack ready in %.2fs (run dir %s)", self.timings["total"], self.run_dir)
+        return self
+
+    def _start(self, binaries: Binaries) -> None:
+        cfg = self.config
+        self._ports = reserve_block(cfg.base_port)
+        self.topology = Topology(self._ports)
+        run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
+        self.settings.run_root.mkdir(parents=True, exist_ok=True)
+        self.run_dir = self.settings.run_root / f"dapr-chaos-{run_id}"
+        self.run_dir.mkdir(mode=0o700)
+        keep = self.settings.keep_run_dirs if cfg.keep_run_dir is None else cfg.keep_run_dir
+        self._record = RunRecord(run_id=run_id, run_dir=str(self.run_dir), keep_run_dir=keep)
+        self._record.save()
+        components = render_components(cfg.components, self.run_dir / "components", {
+            "valkey_address": self.topology.dial("daprd->valkey"),
+            "valkey_password": self._secrets.valkey_password,
+            "app_id": cfg.app_id,
+        })
+        log.debug("rendered %s", components)
+
+        t = time.monotonic()
+        backing: list[Member] = [
+            Valkey(binaries, self.topology, self._secrets, self.run_dir),
+            Placement(binaries, self.topology, self.run_dir, cfg.log_level),
+            Scheduler(binaries, self.topology, self.run_dir, cfg.log_level),
+        ]
+        for member in backing:
+            self._launch(member)
+        for member in backing:
+            self.timings[member.name] = member.wait_ready(cfg.ready_timeout)
+        daprd = Daprd(binaries, self.topology, self._secrets, self.run_dir, app_id=cfg.app_id,
+                      components_dir=self.run_dir / "components", log_level=cfg.log_level)
+        self._launch(daprd)
+        self.timings["daprd"] = daprd.wait_ready(cfg.ready_timeout)
+        if cfg.app is not None:
+            app = self._app_member(cfg.app)
+            self._launch(app)
+            self.timings["app"] = app.wait_ready(cfg.ready_timeout)
+        self.timings["start"] = time.monotonic() - t
+
+    def _launch(self, member: Member) -> None:
+        assert self._record is not None
+        self.members[member.name] = member
+        member.process.start()
+        self._record.add_group(member.name, member.process.pgid, member.process.start_time)
+
+    def _app_member(self, spec: AppSpec) -> App:
+        assert self.run_dir is not None
+        return App(
+            list(spec.command), self.app_env(spec.env), self.run_dir, daprd=self.daprd,
+            wait_for_workers=spec.wait_for_workers, health_port=self.ports["app"],
+            health_path=spec.health_path, cwd=spec.cwd,
+        )
+
+    def stop(self) -> None:
+        """Stop every member (app first), release the ports, remove the run directory
+        unless kept. Safe to call more than once, and after a failed start."""
+        errors: list[str] = []
+        for name in ("app", "daprd", "scheduler", "placement", "valkey"):
+            member = self.members.get(name)
+            if member is None:
+                continue
+            try:
+                member.process.stop(self.config.stop_grace)
+            except Exception as exc:  # keep stopping the others
+                errors.append(f"{name}: {exc}")
+        self.members.clear()
+        if self._ports is not None:
+            self._ports.release()
+            self._ports = None
+        if self._record is not None:
+            if not self._record.keep_run_dir and self.run_dir is not None:
+                shutil.rmtree(self.run_dir, ignore_errors=True)
+            self._record.remove()
+            self._record = None
+        if errors:
+            raise StackError("stopping the stack failed: " + "; ".join(errors))
+
+    # -- what tests and tools need ---------------------------------------------------
+
+    @property
+    def ports(self) -> PortBlock:
+        if self._ports is None:
+            raise StackError("the stack is not started")
+        return self._ports
+
+    @property
+    def daprd(self) -> Daprd:
+        member = self.members.get("daprd")
+        if not isinstance(member, Daprd):
+            raise StackError("daprd is not part of this stack (not started?)")
+        return member
+
+    @property
+    def api_token(self) -> str:
+        return self._secrets.api_token
+
+    @property
+    def valkey_password(self) -> str:
+        return self._secrets.valkey_password
+
+    @property
+    def valkey_url(self) -> str:
+        """URL the app and the harness use for Valkey (``redis://:password@host:port/0``)."""
+        return f"redis://:{self._secrets.valkey_password}@{HOST}:{self.ports['valkey']}/0"
+
+    @property
+    def grpc_endpoint(self) -> str:
+        """``127.0.0.1:port`` where workflow clients reach daprd's gRPC API."""
+        assert self.topology is not None
+        return self.topology.dial("app->daprd")
+
+    @property
+    def grpc_port(self) -> int:
+        return int(self.grpc_endpoint.rsplit(":", 1)[1])
+
+    @property
+    def app_url(self) -> str:
+        return f"http://{HOST}:{self.ports['app']}"
+
+    @property
+    def ledger_path(self) -> Path:
+        assert self.run_dir is not None
+        return self.run_dir / "ledger.jsonl"
+
+    def process(self, name: str) -> ManagedProcess:
+        """The managed process of member ``name`` (app, daprd, scheduler, placement, valkey)."""
+        member = self.members.get(name)
+        if member is None:
+            raise StackError(f"no stack member named {name!r}; members: "
+                             + ", ".join(self.members))
+        return member.process
+
+    def metadata(self) -> dict[str, Any]:
+        """daprd's ``/v1.0/metadata`` now; StackError when daprd does not answer."""
+        data = self.daprd.metadata()
+        if data is None:
+            raise StackError("daprd did not answer GET /v1.0/metadata",
+                             log_tail=self.daprd.process.log_tail())
+        return dict(data)
+
+    def app_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment an app gets, like ``dapr run`` gives it, plus the harness's own."""
+        assert self.run_dir is not None and self.topology is not None
+        grpc = self.grpc_endpoint
+        env = dict(os.environ)
+        env.update({
+            "DAPR_GRPC_PORT": grpc.rsplit(":", 1)[1],
+            "DAPR_HTTP_PORT": str(self.ports["daprd_http"]),
+            "DAPR_GRPC_ENDPOINT": grpc,
+            "DAPR_HTTP_ENDPOINT": f"http://{HOST}:{self.ports['daprd_http']}",
+            "DAPR_RUNTIME_HOST": HOST,
+            "DAPR_API_TOKEN": self._secrets.api_token,
+            "APP_PORT": str(self.ports["app"]),
+            "APP_ID": self.config.app_id,
+            "DAPR_CHAOS_RUN_DIR": str(self.run_dir),
+            "DAPR_CHAOS_LEDGER": str(self.ledger_path),
+            "DAPR_CHAOS_VALKEY_URL": self.valkey_url,
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.update(extra or {})
+        return env
+
+    def run_command(self, command: Sequence[str], *, env: Mapping[str, str] | None = None,
+                    timeout: float | None = None) -> int:
+        """Run ``command`` as the app in the foreground (its output goes to this terminal);
+        returns its exit status. The stack stays up."""
+        if not command:
+            raise ConfigError("no command given to run as the app")
+        assert self._record is not None and self.run_dir is not None
+        import subprocess
+
+        try:
+            proc = subprocess.Popen(list(command), env=self.app_env(env), start_new_session=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot run {command[0]!r}: {exc.strerror}; check the command "
+                              "and that it is on PATH") from exc
+        self._record.add_group("exec", proc.pid, process_start_time(proc.pid))
+        try:
+            return proc.wait(timeout)
+        finally:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, 9)
+                proc.wait()
+
+    def restart_app(self, spec: AppSpec | None = None) -> float:
+        """Restart the app (optionally as a different command); returns the ready time."""
+        spec = spec or self.config.app
+        if spec is None:
+            raise StackError("this stack runs no app")
+        old = self.members.get("app")
+        if old is not None:
+            old.process.stop(self.config.stop_grace)
+        app = self._app_member(spec)
+        self._launch(app)
+        return app.wait_ready(self.config.ready_timeout)

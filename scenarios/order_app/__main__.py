@@ -1,0 +1,67 @@
+"""Run the reference order app: ``python -m scenarios.order_app``.
+
+Reads what ``dapr run`` (or dapr-chaos) provides: DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT,
+DAPR_API_TOKEN, APP_PORT, and the business store URL DAPR_CHAOS_VALKEY_URL.
+ORDER_APP_VARIANT selects a deliberately broken variant for checker tests:
+``payment-not-idempotent`` charges on every activity execution.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+
+from dapr.ext.workflow import DaprWorkflowClient, WorkflowRuntime
+
+from scenarios.order_app import workflow
+from scenarios.order_app.api import OrderAPI
+from scenarios.order_app.store import DEFAULT_CATALOG, OrderStore
+
+VARIANTS = ("correct", "payment-not-idempotent")
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        sys.exit(f"order app: {name} is not set; run it under `dapr run` or `dapr-chaos exec`")
+    return value
+
+
+def main() -> None:
+    variant = os.environ.get("ORDER_APP_VARIANT", "correct")
+    if variant not in VARIANTS:
+        sys.exit(f"order app: ORDER_APP_VARIANT={variant!r} is unknown; use one of {VARIANTS}")
+    endpoint = os.environ.get("DAPR_GRPC_ENDPOINT") or f"127.0.0.1:{_required('DAPR_GRPC_PORT')}"
+    host, port = endpoint.rsplit(":", 1)
+    store = OrderStore(_required("DAPR_CHAOS_VALKEY_URL"),
+                       idempotent=variant != "payment-not-idempotent")
+    store.seed(DEFAULT_CATALOG)
+    workflow.bind_store(store)
+
+    runtime = WorkflowRuntime(host=host, port=port)
+    workflow.register(runtime)
+    runtime.start()
+    client = DaprWorkflowClient(host=host, port=port)
+    api = OrderAPI(int(_required("APP_PORT")), client, store)
+
+    stopping = threading.Event()
+
+    def stop(signum: int, _frame: object) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=api.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"order app ({variant}) serving on 127.0.0.1:{api.server_address[1]}", flush=True)
+    try:
+        api.serve_forever(poll_interval=0.2)
+    finally:
+        runtime.shutdown()
+        client.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The order app's business state in Valkey: stock, charges, refunds, reservations and
+notifications, under the ``orderapp:`` prefix.
+
+Every effect is applied by one Lua script that first claims the effect's idempotency key
+(``orderapp:idem:<kind>:<workflow id>:<task_execution_id>``) with SET NX: a re-executed
+activity (crash re-dispatch, retry) finds the key and applies nothing. The script answers
+whether it applied the effect now, so the app records exactly one ledger effect per
+business effect. Money is integer cents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+PREFIX = "orderapp:"
+STOCK = PREFIX + "stock"
+INITIAL_STOCK = PREFIX + "stock:initial"
+CHARGES = PREFIX + "charges"
+REFUNDS = PREFIX + "refunds"
+RESERVATIONS = PREFIX + "reservations"
+NOTIFICATIONS = PREFIX + "notifications"
+
+# KEYS: idem key, hash. ARGV: field, increment, idempotent(1/0). Returns 1 if applied now.
+_APPLY_ONCE = """
+if ARGV[3] == '1' and redis.call('SET', KEYS[1], '1', 'NX') == false then
+  return 0
+end
+redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
+return 1
+"""
+
+# KEYS: idem key, stock hash, reservations hash. ARGV: product, quantity, order id.
+# Returns {applied_now (0/1), reserved (0/1)}; a repeat returns the first outcome.
+_RESERVE_ONCE = """
+local prior = redis.call('GET', KEYS[1])
+if prior then
+  return {0, tonumber(prior)}
+end
+local left = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local qty = tonumber(ARGV[2])
+if left < qty then
+  redis.call('SET', KEYS[1], '0')
+  return {0, 0}
+end
+redis.call('HINCRBY', KEYS[2], ARGV[1], -qty)
+redis.call('HINCRBY', KEYS[3], ARGV[3], qty)
+redis.call('SET', KEYS[1], '1')
+return {1, 1}
+"""
+
+DEFAULT_CATALOG: dict[str, int] = {
+    **{f"p-{i:03d}": 100_000 for i in range(20)},
+    "scarce": 5,
+    "sold-out": 0,
+}
+
+
+@dataclass(frozen=True)
+class BusinessState:
+    """A snapshot of the order app's business state (cents and units)."""
+
+    stock: dict[str, int]
+    initial_stock: dict[str, int]
+    charges: dict[str, int]
+    refunds: dict[str, int]
+    reservations: dict[str, int]
+    notifications: dict[str, int]
+
+
+class OrderStore:
+    """Business state access. ``idempotent=False`` is the deliberately broken variant."""
+
+    def __init__(self, url: str, *, idempotent: bool = True) -> None:
+        self._r = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=2,
+                                       decode_responses=True)
+        self._apply = self._r.register_script(_APPLY_ONCE)
+        self._reserve = self._r.register_script(_RESERVE_ONCE)
+        self._idempotent = idempotent
+
+    def seed(self, catalog: dict[str, int]) -> None:
+        """Set initial stock for products not seeded yet (restarts keep what is there)."""
+        for product, units in catalog.items():
+            if self._r.hsetnx(INITIAL_STOCK, product, units):
+                self._r.hset(STOCK, product, units)
+
+    def in_stock(self, product: str, quantity: int) -> bool:
+        return int(self._r.hget(STOCK, product) or 0) >= quantity
+
+    def _apply_once(self, kind: str, key: str, hash_key: str, field: str, amount: int,
+                    idempotent: bool = True) -> bool:
+        flag = "1" if (idempotent and self._idempotent) else "0"
+        return bool(self._apply(keys=[f"{PREFIX}idem:{kind}:{key}", hash_key],
+                                args=[field, amount, flag]))
+
+    def charge(self, key: str, order_id: str, cents: int) -> bool:
+        """Charge ``cents`` for the order once per ``key``; True if charged now."""
+        return self._apply_once("charge", key, CHARGES, order_id, cents)
+
+    def refund(self, key: str, order_id: str, cents: int) -> bool:
+        return self._apply_once("refund", key, REFUNDS, order_id, cents)
+
+    def reserve(self, key: str, order_id: str, product: str, quantity: int) -> tuple[bool, bool]:
+        """(applied now, reserved). Not enough stock → (False, False), no effect."""
+        applied, reserved = self._reserve(
+            keys=[f"{PREFIX}idem:reserve:{key}", STOCK, RESERVATIONS],
+            args=[product, quantity, order_id],
+        )
+        return bool(applied), bool(reserved)
+
+    def notify(self, key: str, order_id: str) -> bool:
+        return self._apply_once("notify", key, NOTIFICATIONS, order_id, 1)
+
+    def snapshot(self) -> BusinessState:
+        def ints(key: str) -> dict[str, int]:
+            return {k: int(v) for k, v in self._r.hgetall(key).items()}
+
+        return BusinessState(ints(STOCK), ints(INITIAL_STOCK), ints(CHARGES), ints(REFUNDS),
+                             ints(RESERVATIONS), ints(NOTIFICATIONS))

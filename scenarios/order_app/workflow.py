@@ -1,0 +1,116 @@
+"""The order-processing workflow: check inventory → charge payment → reserve stock →
+notify customer.
+
+Out of stock at the check: "Rejected: out of stock", nothing charged. Out of stock at
+reservation (another order took the last units in between): the charge is refunded and
+the order is rejected the same way. Every activity is at-least-once; every business
+effect is applied once per idempotency key (workflow instance id + task_execution_id).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from dapr.ext.workflow import (
+    DaprWorkflowContext,
+    RetryPolicy,
+    WorkflowActivityContext,
+    WorkflowRuntime,
+)
+
+from harness.app import effect, idempotency_key, recorded_activity
+from scenarios.order_app.store import OrderStore
+
+WORKFLOW_NAME = "order_processing"
+APPROVED = "Approved"
+REJECTED = "Rejected: out of stock"
+
+# Activities fail while Valkey is unreachable; retry long enough to ride out a restart.
+RETRY = RetryPolicy(
+    first_retry_interval=timedelta(milliseconds=500),
+    max_number_of_attempts=12,
+    backoff_coefficient=1.5,
+    max_retry_interval=timedelta(seconds=5),
+)
+
+_store: OrderStore | None = None
+
+
+def bind_store(store: OrderStore) -> None:
+    """Give the activities their business store (once, at app start)."""
+    global _store
+    _store = store
+
+
+def store() -> OrderStore:
+    if _store is None:
+        raise RuntimeError("the order store is not bound; call bind_store() at start")
+    return _store
+
+
+def cents(amount: float) -> int:
+    return round(float(amount) * 100)
+
+
+@recorded_activity
+def check_inventory(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
+    return store().in_stock(order["productId"], int(order["quantity"]))
+
+
+@recorded_activity
+def charge_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
+    amount = cents(order["totalAmount"])
+    if store().charge(idempotency_key(), order["orderId"], amount):
+        effect("payment.charged", order["orderId"], cents=amount)
+    return amount
+
+
+@recorded_activity
+def reserve_stock(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
+    applied, reserved = store().reserve(
+        idempotency_key(), order["orderId"], order["productId"], int(order["quantity"])
+    )
+    if applied:
+        effect("stock.reserved", order["orderId"], product=order["productId"],
+               quantity=int(order["quantity"]))
+    return reserved
+
+
+@recorded_activity
+def refund_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
+    amount = cents(order["totalAmount"])
+    if store().refund(idempotency_key(), order["orderId"], amount):
+        effect("payment.refunded", order["orderId"], cents=amount)
+    return amount
+
+
+@recorded_activity
+def notify_customer(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
+    if store().notify(idempotency_key(), order["orderId"]):
+        effect("customer.notified", order["orderId"], customer=order["customerId"])
+    return True
+
+
+def order_processing(ctx: DaprWorkflowContext, order: dict[str, Any]) -> Any:
+    """The workflow. Output: ``{"orderId", "result", "charged"}`` (charged in cents)."""
+    available = yield ctx.call_activity(check_inventory, input=order, retry_policy=RETRY)
+    if not available:
+        return {"orderId": order["orderId"], "result": REJECTED, "charged": 0}
+    charged = yield ctx.call_activity(charge_payment, input=order, retry_policy=RETRY)
+    reserved = yield ctx.call_activity(reserve_stock, input=order, retry_policy=RETRY)
+    if not reserved:
+        yield ctx.call_activity(refund_payment, input=order, retry_policy=RETRY)
+        return {"orderId": order["orderId"], "result": REJECTED, "charged": 0}
+    yield ctx.call_activity(notify_customer, input=order, retry_policy=RETRY)
+    return {"orderId": order["orderId"], "result": APPROVED, "charged": charged}
+
+
+ACTIVITIES = (check_inventory, charge_payment, reserve_stock, refund_payment, notify_customer)
+
+
+def register(runtime: WorkflowRuntime) -> None:
+    """Register the workflow and its activities under their plain names."""
+    runtime.register_workflow(order_processing, name=WORKFLOW_NAME)
+    for activity in ACTIVITIES:
+        runtime.register_activity(activity, name=activity.__name__)
