@@ -1,0 +1,211 @@
+"""The ``dapr-chaos`` command line.
+
+Exit status: 0 success; 1 a failed check or run; 2 bad input (options, files, missing
+binaries, ports in use). ``exec`` exits with its command's status (128+N if killed by
+signal N).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from harness.errors import ConfigError, HarnessError
+from harness.runtime import versions
+from harness.runtime.provision import ALL_TOOLS, doctor, provision
+from harness.settings import Settings
+from harness.stack.registry import reap_orphans
+from harness.stack.stack import LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
+
+log = logging.getLogger("harness")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if not 1024 <= value <= 65535 - 32:
+        raise argparse.ArgumentTypeError(f"base port must be in 1024..65503, got {text}")
+    return value
+
+
+def _stack_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("stack")
+    group.add_argument("--app-id", default="orders", help="Dapr app id (default: orders)")
+    group.add_argument("--base-port", type=_port, default=None,
+                       help="first port of the 32-port block (default: a free block in 20000..32000)")
+    group.add_argument("--log-level", choices=LOG_LEVELS, default="info",
+                       help="log level of daprd, placement and scheduler")
+    group.add_argument("--ready-timeout", type=_positive_float, default=60.0,
+                       help="seconds to wait for each member to become ready (default: 60)")
+    group.add_argument("--keep-run-dir", action="store_true",
+                       help="keep the run directory (logs, data) after the stack stops")
+
+
+def _config(args: argparse.Namespace, app: AppSpec | None) -> StackConfig:
+    return StackConfig(app=app, app_id=args.app_id, base_port=args.base_port,
+                       log_level=args.log_level, ready_timeout=args.ready_timeout,
+                       keep_run_dir=True if args.keep_run_dir else None)
+
+
+def cmd_provision(args: argparse.Namespace, settings: Settings) -> int:
+    names = args.only or ALL_TOOLS
+    started = time.monotonic()
+    found = provision(settings, names)
+    for binary in found.values():
+        print(f"{binary.name:17} {binary.version:10} {binary.path}  ({binary.source})")
+    print(f"provisioned in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    import importlib.metadata as md
+    import shutil
+
+    print(f"dapr runtime pinned: {versions.DAPR_RUNTIME} (durabletask-go {versions.DURABLETASK_GO}), "
+          f"toxiproxy {versions.TOXIPROXY}")
+    for dist in ("dapr", "dapr-ext-workflow", "dapr-chaos"):
+        try:
+            print(f"python package     {dist}: {md.version(dist)}")
+        except md.PackageNotFoundError:
+            print(f"python package     {dist}: NOT INSTALLED")
+    go = shutil.which(settings.go)
+    print(f"go toolchain       {go or 'not found (needed only to build missing binaries)'}")
+    print(f"cache              {settings.cache_dir}")
+    bad = 0
+    for name, status, version, where in doctor(settings):
+        print(f"{name:17}  {status:8} {version:10} {where}")
+        bad += status == "ERROR" or (status == "missing" and (go is None or not settings.allow_build))
+    return 1 if bad else 0
+
+
+def cmd_exec(args: argparse.Namespace, settings: Settings) -> int:
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise ConfigError("no command given; usage: dapr-chaos exec [options] -- COMMAND [ARGS...]")
+    with Stack(_config(args, None), settings=settings) as stack:
+        log.info("stack ready in %.2fs; running: %s", stack.timings["total"], shlex.join(command))
+        status = stack.run_command(command)
+    return status if status >= 0 else 128 - status
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    app = (AppSpec(tuple(shlex.split(args.app)), health_path=None) if args.app
+           else reference_app())
+    with Stack(_config(args, app), settings=settings) as stack:
+        print(f"stack ready in {stack.timings['total']:.2f}s; Ctrl-C stops it")
+        print(f"  order API       {stack.app_url}" if not args.app else "")
+        print(f"  daprd gRPC      {stack.grpc_endpoint}")
+        print(f"  daprd HTTP      127.0.0.1:{stack.ports['daprd_http']}")
+        print(f"  DAPR_API_TOKEN  {stack.api_token}")
+        print(f"  logs            {stack.run_dir}/logs")
+        try:
+            while stack.process("app").running():
+                time.sleep(0.5)
+            print(f"the app exited with status {stack.process('app').returncode}")
+            return 1
+        except KeyboardInterrupt:
+            return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from harness.demo import run_demo
+
+    return run_demo(orders=args.orders, report_root=Path(args.report), settings=settings)
+
+
+def cmd_reap(args: argparse.Namespace, settings: Settings) -> int:
+    lines = reap_orphans()
+    for line in lines:
+        print(line)
+    print(f"{len(lines)} orphaned run(s) reaped")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dapr-chaos",
+                                     description="Chaos and correctness harness for Dapr workflows.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("provision", help="find or build daprd, placement, scheduler, toxiproxy, valkey")
+    p.add_argument("--only", nargs="+", choices=ALL_TOOLS, help="provision just these")
+    p.set_defaults(func=cmd_provision)
+
+    p = sub.add_parser("doctor", help="print which binaries were found, where, and their versions")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("exec", help="bring the stack up, run COMMAND as the app, tear down",
+                       usage="dapr-chaos exec [options] -- COMMAND [ARGS...]")
+    _stack_options(p)
+    p.add_argument("command", nargs=argparse.REMAINDER, help="the app command, after --")
+    p.set_defaults(func=cmd_exec)
+
+    p = sub.add_parser("up", help="run the stack (reference app by default) until Ctrl-C")
+    _stack_options(p)
+    p.add_argument("--app", help="app command line instead of the reference order app")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("demo", help="submit a batch of orders to the reference app and report")
+    p.add_argument("--orders", type=_positive_int, default=200, help="orders to submit (default 200)")
+    p.add_argument("--report", default="reports", help="report root directory (default: reports)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("reap", help="kill processes and remove run dirs left by dead runs")
+    p.set_defaults(func=cmd_reap)
+    return parser
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    # Turn SIGTERM/SIGHUP into an exception so context managers tear the stack down.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="dapr-chaos: %(message)s", stream=sys.stderr)
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    try:
+        settings = Settings.from_env()
+        status: int = args.func(args, settings)
+        return status
+    except HarnessError as exc:
+        print(f"dapr-chaos: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("dapr-chaos: interrupted; stack stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Read the ledger the app writes (see :mod:`harness.app`): effects and invocations.
+
+The ledger is append-only JSON lines. A torn last line (impossible with single-write
+records, but cheap to tolerate) is skipped and counted in ``torn``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One applied business effect."""
+
+    kind: str
+    subject: str
+    ts: float
+    pid: int
+    activity: str | None
+    workflow_id: str | None
+    task_execution_id: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One execution of an activity (at-least-once: several per scheduled call is allowed)."""
+
+    activity: str
+    workflow_id: str
+    task_execution_id: str
+    task_id: int
+    ts: float
+    pid: int
+
+
+@dataclass
+class Ledger:
+    """A parsed ledger, optionally restricted to instance ids starting with ``prefix``."""
+
+    effects: list[Effect]
+    invocations: list[Invocation]
+    torn: int = 0
+
+    @classmethod
+    def read(cls, path: Path, *, prefix: str = "") -> Ledger:
+        effects: list[Effect] = []
+        invocations: list[Invocation] = []
+        torn = 0
+        if not path.exists():
+            return cls([], [], 0)
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    torn += 1
+                    continue
+                wf = rec.get("workflow_id") or ""
+                if prefix and not (wf.startswith(prefix) or str(rec.get("subject", "")).startswith(prefix)):
+                    continue
+                if rec.get("type") == "effect":
+                    effects.append(Effect(rec["kind"], rec["subject"], rec["ts"], rec["pid"],
+                                          rec.get("activity"), rec.get("workflow_id"),
+                                          rec.get("task_execution_id"), rec.get("details") or {}))
+                elif rec.get("type") == "invocation":
+                    invocations.append(Invocation(rec["activity"], wf, rec["task_execution_id"],
+                                                  rec.get("task_id", -1), rec["ts"], rec["pid"]))
+        return cls(effects, invocations, torn)
+
+    def effect_counts(self) -> Counter[tuple[str, str]]:
+        """How many times each (kind, subject) was applied."""
+        return Counter((e.kind, e.subject) for e in self.effects)
+
+    def effects_of(self, subject: str) -> list[Effect]:
+        return [e for e in self.effects if e.subject == subject]
+
+    def reexecutions(self) -> Counter[tuple[str, str]]:
+        """(workflow id, activity) → extra executions of the same scheduled call."""
+        per_call = Counter((i.workflow_id, i.activity, i.task_execution_id) for i in self.invocations)
+        extra: Counter[tuple[str, str]] = Counter()
+        for (wf, activity, _texec), n in per_call.items():
+            if n > 1:
+                extra[(wf, activity)] += n - 1
+        return extra
