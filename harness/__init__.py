@@ -1,0 +1,57 @@
+"""dapr-chaos: prove that Dapr workflows survive crashes, network faults and load.
+
+This module is the public API; everything else is private unless re-exported here.
+The app-side API (for the workflow app under test) is :mod:`harness.app`.
+"""
+
+from __future__ import annotations
+
+from harness.checks.conservation import conservation as conservation
+from harness.checks.result import CheckResult as CheckResult
+from harness.checks.result import Verdict as Verdict
+from harness.errors import ConfigError as ConfigError
+from harness.errors import HarnessError as HarnessError
+from harness.errors import PortInUseError as PortInUseError
+from harness.errors import ProvisionError as ProvisionError
+from harness.errors import StackError as StackError
+from harness.errors import WorkloadError as WorkloadError
+from harness.record.ledger import Effect as Effect
+from harness.record.ledger import Invocation as Invocation
+from harness.record.ledger import Ledger as Ledger
+from harness.runtime.provision import provision_stack as provision_stack
+from harness.settings import Settings as Settings
+from harness.stack.stack import AppSpec as AppSpec
+from harness.stack.stack import Stack as Stack
+from harness.stack.stack import StackConfig as StackConfig
+from harness.stack.stack import reference_app as reference_app
+from harness.workload.orders import Order as Order
+from harness.workload.orders import OrderAPIClient as OrderAPIClient
+from harness.workload.orders import Orders as Orders
+from harness.workload.orders import OrderStatus as OrderStatus
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AppSpec",
+    "CheckResult",
+    "ConfigError",
+    "Effect",
+    "HarnessError",
+    "Invocation",
+    "Ledger",
+    "Order",
+    "OrderAPIClient",
+    "OrderStatus",
+    "Orders",
+    "PortInUseError",
+    "ProvisionError",
+    "Settings",
+    "Stack",
+    "StackConfig",
+    "StackError",
+    "Verdict",
+    "WorkloadError",
+    "conservation",
+    "provision_stack",
+    "reference_app",
+]

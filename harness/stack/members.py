@@ -127,6 +127,8 @@ class Placement(Member):
             "--port", str(p["placement"]),
             "--listen-address", HOST,
             "--healthz-port", str(p["placement_healthz"]),
+            # Parsed but ignored by dapr 1.18.3 (the healthz server listens on ":port"):
+            # kept so the intent is visible and takes effect once upstream honours it.
             "--healthz-listen-address", HOST,
             "--metrics-port", str(p["placement_metrics"]),
             "--metrics-listen-address", HOST,
@@ -194,6 +196,7 @@ class Daprd(Member):
             "--dapr-grpc-port", str(p["daprd_grpc"]),
             "--dapr-http-port", str(p["daprd_http"]),
             "--dapr-internal-grpc-port", str(p["daprd_internal"]),
+            "--dapr-internal-grpc-listen-address", HOST,
             "--dapr-listen-addresses", HOST,
             "--metrics-port", str(p["daprd_metrics"]),
             "--metrics-listen-address", HOST,

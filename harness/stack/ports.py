@@ -61,8 +61,12 @@ def _lock_dir() -> Path:
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:
-    """True when a TCP listener could bind ``host:port`` right now."""
+    """True when a TCP listener could bind ``host:port`` right now.
+
+    SO_REUSEADDR as every server we run sets it: connections in TIME_WAIT do not count.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:

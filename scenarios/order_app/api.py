@@ -2,7 +2,7 @@
 
 ``POST /orders``   JSON {orderId?, customerId, productId, quantity, totalAmount}
                    → 202 {"orderId", "instanceId"} + Location: /orders/<id>;
-                   400 malformed order; 409 id already used; 503 daprd unavailable.
+                   400 malformed order; 409 id already used; 503 daprd or the store unavailable.
 ``GET /orders/<id>`` → 200 {"orderId", "runtimeStatus", "output", "failure", ...}; 404 unknown.
 ``GET /state``     → 200 business state (stock, charges, refunds, reservations, notifications).
 ``GET /healthz``   → 200 once the workflow worker is started.
@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import grpc
+import redis
 from dapr.ext.workflow import DaprWorkflowClient
 
 from scenarios.order_app.store import OrderStore
@@ -105,14 +106,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, {"error": str(exc)})
             return
         try:
+            claimed = self.server.store.claim_order(order["orderId"])
+        except redis.RedisError as exc:
+            self._send(503, {"error": f"the order store is unavailable: {exc}"})
+            return
+        if not claimed:
+            self._send(409, {"error": f"order {order['orderId']} already exists"})
+            return
+        try:
             self.server.client.schedule_new_workflow(
                 WORKFLOW_NAME, input=order, instance_id=order["orderId"])
         except grpc.RpcError as exc:
             details = str(exc.details() or "") if hasattr(exc, "details") else str(exc)
-            if "already exists" in details:
-                self._send(409, {"error": f"order {order['orderId']} already exists"})
-            else:
-                self._send(503, {"error": f"could not schedule the workflow: {details}"})
+            self.server.store.release_order(order["orderId"])
+            self._send(503, {"error": f"could not schedule the workflow: {details}"})
             return
         self._send(202, {"orderId": order["orderId"], "instanceId": order["orderId"]},
                    {"Location": f"/orders/{order['orderId']}"})

@@ -85,6 +85,18 @@ class OrderStore:
             if self._r.hsetnx(INITIAL_STOCK, product, units):
                 self._r.hset(STOCK, product, units)
 
+    def claim_order(self, order_id: str) -> bool:
+        """Atomically reserve an order id; False if it was accepted before.
+
+        Dapr would re-run a finished instance id scheduled again, charging twice: the API
+        refuses a reused id instead.
+        """
+        return bool(self._r.set(f"{PREFIX}accepted:{order_id}", "1", nx=True))
+
+    def release_order(self, order_id: str) -> None:
+        """Undo :meth:`claim_order` when scheduling failed, so the client may retry."""
+        self._r.delete(f"{PREFIX}accepted:{order_id}")
+
     def in_stock(self, product: str, quantity: int) -> bool:
         return int(self._r.hget(STOCK, product) or 0) >= quantity
 

@@ -1,0 +1,126 @@
+"""The dapr-chaos pytest plugin (registered as ``dapr_chaos``; disable with
+``-p no:dapr_chaos``).
+
+Fixtures:
+
+``dapr_stack``  (session; one per pytest-xdist worker) a running :class:`~harness.Stack`
+                with the reference order app, or ``--dapr-chaos-app`` if given.
+``orders``      (function) an :class:`~harness.Orders` bound to that stack, whose order
+                ids carry a prefix unique to the test: tests share the stack but never
+                see each other's orders.
+
+Options (also settable in ini as ``dapr_chaos_<name>``): ``--dapr-chaos-base-port``,
+``--dapr-chaos-log-level``, ``--dapr-chaos-ready-timeout``, ``--dapr-chaos-keep``,
+``--dapr-chaos-app``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import shlex
+from collections.abc import Iterator
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.settings import Settings
+from harness.stack.registry import reap_orphans
+from harness.stack.stack import LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
+from harness.workload.orders import OrderAPIClient, Orders
+
+log = logging.getLogger("harness")
+
+
+def _positive_float(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
+
+
+def _base_port(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1024 <= value <= 65503:
+        raise argparse.ArgumentTypeError(f"base port must be in 1024..65503, got {text}")
+    return value
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dapr-chaos", "Dapr workflow chaos harness")
+    group.addoption("--dapr-chaos-base-port", type=_base_port, default=None,
+                    help="first port of the stack's 32-port block (default: a free block)")
+    group.addoption("--dapr-chaos-log-level", choices=LOG_LEVELS, default="info",
+                    help="daprd/placement/scheduler log level (default: info)")
+    group.addoption("--dapr-chaos-ready-timeout", type=_positive_float, default=60.0,
+                    help="seconds to wait for each stack member (default: 60)")
+    group.addoption("--dapr-chaos-keep", action="store_true",
+                    help="keep run directories (logs, data) after the session")
+    group.addoption("--dapr-chaos-app", default=None,
+                    help="workflow app command line instead of the reference order app")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker, text in (
+        ("integration", "starts the real stack (Valkey, placement, scheduler, daprd, app)"),
+        ("slow", "takes more than a few seconds"),
+        ("chaos", "injects faults into a real stack"),
+    ):
+        config.addinivalue_line("markers", f"{marker}: {text}")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Clean up after a previous pytest that was SIGKILLed: its processes, ports, run dirs.
+    for line in reap_orphans():
+        log.warning("dapr-chaos: %s", line)
+
+
+def stack_config_from(config: pytest.Config) -> StackConfig:
+    """The StackConfig the plugin options describe."""
+    app_cmd = config.getoption("--dapr-chaos-app")
+    app: AppSpec = AppSpec(tuple(shlex.split(app_cmd))) if app_cmd else reference_app()
+    return StackConfig(
+        app=app,
+        base_port=config.getoption("--dapr-chaos-base-port"),
+        log_level=config.getoption("--dapr-chaos-log-level"),
+        ready_timeout=config.getoption("--dapr-chaos-ready-timeout"),
+        keep_run_dir=True if config.getoption("--dapr-chaos-keep") else None,
+    )
+
+
+@pytest.fixture(scope="session")
+def dapr_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """A started stack shared by the session (per xdist worker); stopped at session end."""
+    try:
+        stack = Stack(stack_config_from(request.config), settings=Settings.from_env())
+        stack.start()
+    except HarnessError as exc:
+        pytest.fail(f"dapr-chaos could not start the stack: {exc}", pytrace=False)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_prefix(nodeid: str) -> str:
+    """A short, readable, unique-per-test instance-id prefix derived from the node id."""
+    name = re.sub(r"[^A-Za-z0-9]+", "-", nodeid.rsplit("::", 1)[-1]).strip("-")[:24] or "t"
+    digest = hashlib.sha1(nodeid.encode()).hexdigest()[:6]
+    return f"{name}-{digest}-"
+
+
+@pytest.fixture
+def orders(dapr_stack: Stack, request: pytest.FixtureRequest) -> Orders:
+    """Orders for this test only (ids prefixed per test), on the shared stack."""
+    return Orders(OrderAPIClient(dapr_stack.ports["app"]), prefix=test_prefix(request.node.nodeid))
