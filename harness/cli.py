@@ -57,20 +57,40 @@ def _port(text: str) -> int:
 def _stack_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("stack")
     group.add_argument("--app-id", default="orders", help="Dapr app id (default: orders)")
-    group.add_argument("--base-port", type=_port, default=None,
-                       help="first port of the 32-port block (default: a free block in 20000..32000)")
-    group.add_argument("--log-level", choices=LOG_LEVELS, default="info",
-                       help="log level of daprd, placement and scheduler")
-    group.add_argument("--ready-timeout", type=_positive_float, default=60.0,
-                       help="seconds to wait for each member to become ready (default: 60)")
-    group.add_argument("--keep-run-dir", action="store_true",
-                       help="keep the run directory (logs, data) after the stack stops")
+    group.add_argument(
+        "--base-port",
+        type=_port,
+        default=None,
+        help="first port of the 32-port block (default: a free block in 20000..32000)",
+    )
+    group.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help="log level of daprd, placement and scheduler",
+    )
+    group.add_argument(
+        "--ready-timeout",
+        type=_positive_float,
+        default=60.0,
+        help="seconds to wait for each member to become ready (default: 60)",
+    )
+    group.add_argument(
+        "--keep-run-dir",
+        action="store_true",
+        help="keep the run directory (logs, data) after the stack stops",
+    )
 
 
 def _config(args: argparse.Namespace, app: AppSpec | None) -> StackConfig:
-    return StackConfig(app=app, app_id=args.app_id, base_port=args.base_port,
-                       log_level=args.log_level, ready_timeout=args.ready_timeout,
-                       keep_run_dir=True if args.keep_run_dir else None)
+    return StackConfig(
+        app=app,
+        app_id=args.app_id,
+        base_port=args.base_port,
+        log_level=args.log_level,
+        ready_timeout=args.ready_timeout,
+        keep_run_dir=True if args.keep_run_dir else None,
+    )
 
 
 def cmd_provision(args: argparse.Namespace, settings: Settings) -> int:
@@ -87,8 +107,10 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     import importlib.metadata as md
     import shutil
 
-    print(f"dapr runtime pinned: {versions.DAPR_RUNTIME} (durabletask-go {versions.DURABLETASK_GO}), "
-          f"toxiproxy {versions.TOXIPROXY}")
+    print(
+        f"dapr runtime pinned: {versions.DAPR_RUNTIME} (durabletask-go {versions.DURABLETASK_GO}), "
+        f"toxiproxy {versions.TOXIPROXY}"
+    )
     for dist in ("dapr", "dapr-ext-workflow", "dapr-chaos"):
         try:
             print(f"python package     {dist}: {md.version(dist)}")
@@ -100,7 +122,9 @@ def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     bad = 0
     for name, status, version, where in doctor(settings):
         print(f"{name:17}  {status:8} {version:10} {where}")
-        bad += status == "ERROR" or (status == "missing" and (go is None or not settings.allow_build))
+        bad += status == "ERROR" or (
+            status == "missing" and (go is None or not settings.allow_build)
+        )
     return 1 if bad else 0
 
 
@@ -117,8 +141,7 @@ def cmd_exec(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    app = (AppSpec(tuple(shlex.split(args.app)), health_path=None) if args.app
-           else reference_app())
+    app = AppSpec(tuple(shlex.split(args.app)), health_path=None) if args.app else reference_app()
     with Stack(_config(args, app), settings=settings) as stack:
         print(f"stack ready in {stack.timings['total']:.2f}s; Ctrl-C stops it")
         print(f"  order API       {stack.app_url}" if not args.app else "")
@@ -150,20 +173,26 @@ def cmd_reap(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dapr-chaos",
-                                     description="Chaos and correctness harness for Dapr workflows.")
+    parser = argparse.ArgumentParser(
+        prog="dapr-chaos", description="Chaos and correctness harness for Dapr workflows."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("provision", help="find or build daprd, placement, scheduler, toxiproxy, valkey")
+    p = sub.add_parser(
+        "provision", help="find or build daprd, placement, scheduler, toxiproxy, valkey"
+    )
     p.add_argument("--only", nargs="+", choices=ALL_TOOLS, help="provision just these")
     p.set_defaults(func=cmd_provision)
 
     p = sub.add_parser("doctor", help="print which binaries were found, where, and their versions")
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("exec", help="bring the stack up, run COMMAND as the app, tear down",
-                       usage="dapr-chaos exec [options] -- COMMAND [ARGS...]")
+    p = sub.add_parser(
+        "exec",
+        help="bring the stack up, run COMMAND as the app, tear down",
+        usage="dapr-chaos exec [options] -- COMMAND [ARGS...]",
+    )
     _stack_options(p)
     p.add_argument("command", nargs=argparse.REMAINDER, help="the app command, after --")
     p.set_defaults(func=cmd_exec)
@@ -174,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("demo", help="submit a batch of orders to the reference app and report")
-    p.add_argument("--orders", type=_positive_int, default=200, help="orders to submit (default 200)")
+    p.add_argument(
+        "--orders", type=_positive_int, default=200, help="orders to submit (default 200)"
+    )
     p.add_argument("--report", default="reports", help="report root directory (default: reports)")
     p.set_defaults(func=cmd_demo)
 
@@ -191,8 +222,11 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="dapr-chaos: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="dapr-chaos: %(message)s",
+        stream=sys.stderr,
+    )
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     try:

@@ -26,7 +26,7 @@ def run_demo(*, orders: int, report_root: Path, settings: Settings) -> int:
     """Returns 0 when every order is terminal and the business state is consistent."""
     report = report_root / f"{time.strftime('%Y%m%d-%H%M%S')}-demo"
     report.mkdir(parents=True, exist_ok=True)
-    _say(f"starting the stack (Valkey, placement, scheduler, daprd, order app) ...")
+    _say("starting the stack (Valkey, placement, scheduler, daprd, order app) ...")
     with Stack(StackConfig(), settings=settings) as stack:
         _say(f"stack ready in {stack.timings['total']:.2f}s")
         api = OrderAPIClient(stack.ports["app"])
@@ -35,8 +35,9 @@ def run_demo(*, orders: int, report_root: Path, settings: Settings) -> int:
         made: list[Order] = []
         for i in range(orders):
             if i % 10 == 9:
-                made.append(batch.make(product_id="sold-out" if i % 20 == 19 else "scarce",
-                                       quantity=2))
+                made.append(
+                    batch.make(product_id="sold-out" if i % 20 == 19 else "scarce", quantity=2)
+                )
             else:
                 made.append(batch.make())
         started = time.monotonic()
@@ -70,8 +71,10 @@ def run_demo(*, orders: int, report_root: Path, settings: Settings) -> int:
     latest.symlink_to(report.name)
 
     completed = sum(1 for s in statuses.values() if s.runtime_status == "COMPLETED")
-    _say(f"{completed} of {len(ids)} orders COMPLETED in {elapsed:.2f}s "
-         f"({summary['workflows_per_second']} workflows/s):")
+    _say(
+        f"{completed} of {len(ids)} orders COMPLETED in {elapsed:.2f}s "
+        f"({summary['workflows_per_second']} workflows/s):"
+    )
     for outcome, count in sorted(results.items()):
         _say(f"  {count:5}  {outcome}")
     _say(str(check))

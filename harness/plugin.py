@@ -59,16 +59,34 @@ def _base_port(text: str) -> int:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dapr-chaos", "Dapr workflow chaos harness")
-    group.addoption("--dapr-chaos-base-port", type=_base_port, default=None,
-                    help="first port of the stack's 32-port block (default: a free block)")
-    group.addoption("--dapr-chaos-log-level", choices=LOG_LEVELS, default="info",
-                    help="daprd/placement/scheduler log level (default: info)")
-    group.addoption("--dapr-chaos-ready-timeout", type=_positive_float, default=60.0,
-                    help="seconds to wait for each stack member (default: 60)")
-    group.addoption("--dapr-chaos-keep", action="store_true",
-                    help="keep run directories (logs, data) after the session")
-    group.addoption("--dapr-chaos-app", default=None,
-                    help="workflow app command line instead of the reference order app")
+    group.addoption(
+        "--dapr-chaos-base-port",
+        type=_base_port,
+        default=None,
+        help="first port of the stack's 32-port block (default: a free block)",
+    )
+    group.addoption(
+        "--dapr-chaos-log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help="daprd/placement/scheduler log level (default: info)",
+    )
+    group.addoption(
+        "--dapr-chaos-ready-timeout",
+        type=_positive_float,
+        default=60.0,
+        help="seconds to wait for each stack member (default: 60)",
+    )
+    group.addoption(
+        "--dapr-chaos-keep",
+        action="store_true",
+        help="keep run directories (logs, data) after the session",
+    )
+    group.addoption(
+        "--dapr-chaos-app",
+        default=None,
+        help="workflow app command line instead of the reference order app",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -60,8 +60,9 @@ def idempotency_key() -> str:
     """
     scope = _scope.get()
     if scope is None:
-        raise RuntimeError("idempotency_key() called outside an activity wrapped by "
-                           "@recorded_activity")
+        raise RuntimeError(
+            "idempotency_key() called outside an activity wrapped by @recorded_activity"
+        )
     return f"{scope.workflow_id}:{scope.task_execution_id}"
 
 
@@ -95,17 +96,19 @@ def effect(kind: str, subject: str, **details: Any) -> None:
     application: a second call for the same (kind, subject) is what exactly-once checks
     flag as a duplicate."""
     scope = _scope.get()
-    _append({
-        "type": "effect",
-        "ts": time.time(),
-        "pid": os.getpid(),
-        "kind": kind,
-        "subject": subject,
-        "activity": scope.activity if scope else None,
-        "workflow_id": scope.workflow_id if scope else None,
-        "task_execution_id": scope.task_execution_id if scope else None,
-        "details": details,
-    })
+    _append(
+        {
+            "type": "effect",
+            "ts": time.time(),
+            "pid": os.getpid(),
+            "kind": kind,
+            "subject": subject,
+            "activity": scope.activity if scope else None,
+            "workflow_id": scope.workflow_id if scope else None,
+            "task_execution_id": scope.task_execution_id if scope else None,
+            "details": details,
+        }
+    )
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -125,15 +128,17 @@ def recorded_activity(fn: F) -> F:
             task_execution_id=str(getattr(inner, "task_execution_id", "") or ""),
             task_id=int(getattr(ctx, "task_id", -1)),
         )
-        _append({
-            "type": "invocation",
-            "ts": time.time(),
-            "pid": os.getpid(),
-            "activity": name,
-            "workflow_id": scope.workflow_id,
-            "task_execution_id": scope.task_execution_id,
-            "task_id": scope.task_id,
-        })
+        _append(
+            {
+                "type": "invocation",
+                "ts": time.time(),
+                "pid": os.getpid(),
+                "activity": name,
+                "workflow_id": scope.workflow_id,
+                "task_execution_id": scope.task_execution_id,
+                "task_id": scope.task_id,
+            }
+        )
         token = _scope.set(scope)
         try:
             return fn(ctx, *args, **kwargs)

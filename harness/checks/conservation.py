@@ -2,7 +2,7 @@
 
 For the orders given (a test's orders, isolated by id prefix): every approved order is
 charged its total, reserved its quantity and notified once; a rejected order is charged
-nothing net (a charge refunded in full is fine). Across the whole store: initial stock −
+nothing net (a charge refunded in full is fine). Across the whole store: initial stock -
 reserved = remaining, for every product.
 """
 
@@ -17,8 +17,11 @@ from harness.workload.orders import Order, OrderStatus
 APPROVED = "Approved"
 
 
-def conservation(orders: Mapping[str, Order], statuses: Mapping[str, OrderStatus],
-                 state: Mapping[str, Mapping[str, int]]) -> CheckResult:
+def conservation(
+    orders: Mapping[str, Order],
+    statuses: Mapping[str, OrderStatus],
+    state: Mapping[str, Mapping[str, int]],
+) -> CheckResult:
     """``state`` is the app's ``GET /state`` snapshot (cents and units)."""
     problems: list[str] = []
     charges, refunds = state["charges"], state["refunds"]
@@ -35,30 +38,44 @@ def conservation(orders: Mapping[str, Order], statuses: Mapping[str, OrderStatus
             if net != total:
                 problems.append(f"order {order_id}: charged {net} cents net, total is {total}")
             if reservations.get(order_id, 0) != order.quantity:
-                problems.append(f"order {order_id}: reserved {reservations.get(order_id, 0)} "
-                                f"units, ordered {order.quantity}")
+                problems.append(
+                    f"order {order_id}: reserved {reservations.get(order_id, 0)} "
+                    f"units, ordered {order.quantity}"
+                )
             if notifications.get(order_id, 0) != 1:
-                problems.append(f"order {order_id}: customer notified "
-                                f"{notifications.get(order_id, 0)} times, expected 1")
+                problems.append(
+                    f"order {order_id}: customer notified "
+                    f"{notifications.get(order_id, 0)} times, expected 1"
+                )
         else:
             if net != 0:
-                problems.append(f"order {order_id} was rejected ({status.result}) but is "
-                                f"charged {net} cents net")
+                problems.append(
+                    f"order {order_id} was rejected ({status.result}) but is "
+                    f"charged {net} cents net"
+                )
             if reservations.get(order_id, 0):
-                problems.append(f"order {order_id} was rejected but holds "
-                                f"{reservations[order_id]} reserved units")
+                problems.append(
+                    f"order {order_id} was rejected but holds "
+                    f"{reservations[order_id]} reserved units"
+                )
     # Store-wide invariant, true whatever other tests run on the same stack.
     total_reserved = sum(reservations.values())
     total_taken = sum(state["initial_stock"].get(p, 0) - left for p, left in state["stock"].items())
     if total_reserved != total_taken:
-        problems.append(f"store-wide: {total_taken} units left the shelves but "
-                        f"{total_reserved} are reserved")
+        problems.append(
+            f"store-wide: {total_taken} units left the shelves but {total_reserved} are reserved"
+        )
     negative = [p for p, left in state["stock"].items() if left < 0]
     if negative:
         problems.append(f"negative stock for {', '.join(negative)}")
-    summary = (f"{len(orders)} orders, {expected_cents} cents charged for approved orders"
-               if not problems else f"{len(problems)} violation(s)")
-    return CheckResult("conservation", Verdict.FAIL if problems else Verdict.PASS, summary, problems)
+    summary = (
+        f"{len(orders)} orders, {expected_cents} cents charged for approved orders"
+        if not problems
+        else f"{len(problems)} violation(s)"
+    )
+    return CheckResult(
+        "conservation", Verdict.FAIL if problems else Verdict.PASS, summary, problems
+    )
 
 
 def business_state_from(raw: Mapping[str, Any]) -> dict[str, dict[str, int]]:

@@ -62,15 +62,34 @@ class Ledger:
                     torn += 1
                     continue
                 wf = rec.get("workflow_id") or ""
-                if prefix and not (wf.startswith(prefix) or str(rec.get("subject", "")).startswith(prefix)):
+                if prefix and not (
+                    wf.startswith(prefix) or str(rec.get("subject", "")).startswith(prefix)
+                ):
                     continue
                 if rec.get("type") == "effect":
-                    effects.append(Effect(rec["kind"], rec["subject"], rec["ts"], rec["pid"],
-                                          rec.get("activity"), rec.get("workflow_id"),
-                                          rec.get("task_execution_id"), rec.get("details") or {}))
+                    effects.append(
+                        Effect(
+                            rec["kind"],
+                            rec["subject"],
+                            rec["ts"],
+                            rec["pid"],
+                            rec.get("activity"),
+                            rec.get("workflow_id"),
+                            rec.get("task_execution_id"),
+                            rec.get("details") or {},
+                        )
+                    )
                 elif rec.get("type") == "invocation":
-                    invocations.append(Invocation(rec["activity"], wf, rec["task_execution_id"],
-                                                  rec.get("task_id", -1), rec["ts"], rec["pid"]))
+                    invocations.append(
+                        Invocation(
+                            rec["activity"],
+                            wf,
+                            rec["task_execution_id"],
+                            rec.get("task_id", -1),
+                            rec["ts"],
+                            rec["pid"],
+                        )
+                    )
         return cls(effects, invocations, torn)
 
     def effect_counts(self) -> Counter[tuple[str, str]]:
@@ -82,7 +101,9 @@ class Ledger:
 
     def reexecutions(self) -> Counter[tuple[str, str]]:
         """(workflow id, activity) → extra executions of the same scheduled call."""
-        per_call = Counter((i.workflow_id, i.activity, i.task_execution_id) for i in self.invocations)
+        per_call = Counter(
+            (i.workflow_id, i.activity, i.task_execution_id) for i in self.invocations
+        )
         extra: Counter[tuple[str, str]] = Counter()
         for (wf, activity, _texec), n in per_call.items():
             if n > 1:

@@ -88,7 +88,10 @@ class GoToolchain:
         """A go.mod file as ``go mod edit -json`` sees it."""
         proc = subprocess.run(
             [self.path, "mod", "edit", "-json", str(go_mod)],
-            capture_output=True, text=True, env=self._env(), check=False,
+            capture_output=True,
+            text=True,
+            env=self._env(),
+            check=False,
         )
         if proc.returncode != 0:
             raise ProvisionError(f"cannot parse {go_mod}: {proc.stderr.strip()}")
@@ -182,8 +185,10 @@ class GoToolchain:
             cmd += ["-tags", ",".join(spec.tags)]
         cmd += ["-ldflags", " ".join(["-s", "-w", *spec.ldflags])]
         cmd.append(package)
-        progress(f"[{spec.label}] building {output.name} (first build downloads and compiles "
-                 "a lot: expect minutes; later runs reuse the cache)")
+        progress(
+            f"[{spec.label}] building {output.name} (first build downloads and compiles "
+            "a lot: expect minutes; later runs reuse the cache)"
+        )
         started = time.monotonic()
         proc = subprocess.Popen(
             cmd,
@@ -216,7 +221,7 @@ class GoToolchain:
                 elif line and not line.startswith(("go:", "#", " ", "\t")) and "/" in line:
                     counts["compiled"] += 1
                 else:
-                    tail = (tail + [line])[-30:]
+                    tail = [*tail, line][-30:]
             rc = proc.wait()
         finally:
             done.set()

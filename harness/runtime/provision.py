@@ -20,6 +20,7 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from harness.errors import ProvisionError
 from harness.runtime import versions
@@ -52,6 +53,8 @@ _AVRO_SHIM = LocalShim(
     },
 )
 
+_DURABLETASK = f"v{versions.DURABLETASK_GO}"
+
 DAPR_SPEC = GoCommandSpec(
     label=f"dapr {versions.DAPR_RUNTIME}",
     module="github.com/dapr/dapr",
@@ -61,9 +64,7 @@ DAPR_SPEC = GoCommandSpec(
     tags=("stablecomponents",),
     ldflags=(f"-X github.com/dapr/dapr/pkg/buildinfo.version={versions.DAPR_RUNTIME}",),
     drop_replace=("github.com/apache/pulsar-client-go",),
-    replace={
-        "github.com/dapr/durabletask-go": f"github.com/dapr/durabletask-go v{versions.DURABLETASK_GO}"
-    },
+    replace={"github.com/dapr/durabletask-go": f"github.com/dapr/durabletask-go {_DURABLETASK}"},
     shims=(_AVRO_SHIM,),
 )
 
@@ -217,7 +218,8 @@ def _build(settings: Settings, name: str, progress: Progress) -> Binary:
     lock_dir.mkdir(parents=True, exist_ok=True)
     # Several pytest-xdist workers may ask at once: one builds, the others wait and reuse.
     with open(lock_dir / f"{out_dir.name}.lock", "w") as lock:
-        progress(f"[{spec.label}] waiting for the build lock") if _locked(lock) else None
+        if _locked(lock):
+            progress(f"[{spec.label}] another process is building it; waiting for it")
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _executable(out_dir / name):
             toolchain.build(spec, out_dir, lock_dir / out_dir.name, progress)
@@ -227,12 +229,13 @@ def _build(settings: Settings, name: str, progress: Progress) -> Binary:
     return Binary(name, path, pinned_version(name), "built")
 
 
-def _locked(lock_file: object) -> bool:
+def _locked(lock_file: IO[str]) -> bool:
+    """True when another process holds the build lock right now."""
     try:
-        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)  # type: ignore[call-overload]
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return True
-    fcntl.flock(lock_file, fcntl.LOCK_UN)  # type: ignore[call-overload]
+    fcntl.flock(lock_file, fcntl.LOCK_UN)
     return False
 
 
@@ -247,8 +250,12 @@ def doctor(settings: Settings) -> list[tuple[str, str, str, str]]:
             continue
         if binary is None:
             rows.append(
-                (name, "missing", pinned_version(name),
-                 f"will be built into {cache_bin_dir(settings, name)}")
+                (
+                    name,
+                    "missing",
+                    pinned_version(name),
+                    f"will be built into {cache_bin_dir(settings, name)}",
+                )
             )
         else:
             rows.append((name, "ok", binary.version, f"{binary.path} ({binary.source})"))

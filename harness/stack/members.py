@@ -96,25 +96,40 @@ class Valkey(Member):
         data.mkdir(mode=0o700, exist_ok=True)
         argv = [
             str(bins.valkey.path),
-            "--bind", HOST,
-            "--port", str(topo.ports["valkey"]),
-            "--requirepass", secrets.valkey_password,
-            "--dir", str(data),
+            "--bind",
+            HOST,
+            "--port",
+            str(topo.ports["valkey"]),
+            "--requirepass",
+            secrets.valkey_password,
+            "--dir",
+            str(data),
             # Crash tests restart Valkey: every acknowledged write must survive SIGKILL.
-            "--appendonly", "yes",
-            "--appendfsync", "always",
-            "--save", "",
-            "--protected-mode", "yes",
-            "--daemonize", "no",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
+            "--daemonize",
+            "no",
         ]
-        super().__init__("valkey", ManagedProcess("valkey", argv, log_path=run_dir / "logs" / "valkey.log"), [data])
+        super().__init__(
+            "valkey",
+            ManagedProcess("valkey", argv, log_path=run_dir / "logs" / "valkey.log"),
+            [data],
+        )
         self._port = topo.ports["valkey"]
         self._password = secrets.valkey_password
 
     def wait_ready(self, timeout: float) -> float:
         return readiness.wait_for(
-            "PING", lambda: readiness.valkey_ping(self._port, self._password),
-            process=self.process, timeout=timeout,
+            "PING",
+            lambda: readiness.valkey_ping(self._port, self._password),
+            process=self.process,
+            timeout=timeout,
         )
 
 
@@ -123,27 +138,40 @@ class Placement(Member):
         p = topo.ports
         argv = [
             str(bins.placement.path),
-            "--id", "placement-0",
-            "--port", str(p["placement"]),
-            "--listen-address", HOST,
-            "--healthz-port", str(p["placement_healthz"]),
+            "--id",
+            "placement-0",
+            "--port",
+            str(p["placement"]),
+            "--listen-address",
+            HOST,
+            "--healthz-port",
+            str(p["placement_healthz"]),
             # Parsed but ignored by dapr 1.18.3 (the healthz server listens on ":port"):
             # kept so the intent is visible and takes effect once upstream honours it.
-            "--healthz-listen-address", HOST,
-            "--metrics-port", str(p["placement_metrics"]),
-            "--metrics-listen-address", HOST,
-            "--initial-cluster", f"placement-0={HOST}:{p['placement_raft']}",
+            "--healthz-listen-address",
+            HOST,
+            "--metrics-port",
+            str(p["placement_metrics"]),
+            "--metrics-listen-address",
+            HOST,
+            "--initial-cluster",
+            f"placement-0={HOST}:{p['placement_raft']}",
             "--tls-enabled=false",
-            "--log-level", log_level,
+            "--log-level",
+            log_level,
         ]
-        super().__init__("placement", ManagedProcess("placement", argv, log_path=run_dir / "logs" / "placement.log"))
+        super().__init__(
+            "placement",
+            ManagedProcess("placement", argv, log_path=run_dir / "logs" / "placement.log"),
+        )
         self._healthz = p["placement_healthz"]
 
     def wait_ready(self, timeout: float) -> float:
         return readiness.wait_for(
             "GET /healthz -> 200",
             lambda: readiness.http_status(self._healthz, "/healthz")[0] == 200,
-            process=self.process, timeout=timeout,
+            process=self.process,
+            timeout=timeout,
         )
 
 
@@ -155,64 +183,106 @@ class Scheduler(Member):
         etcd.mkdir(mode=0o700, exist_ok=True)
         argv = [
             str(bins.scheduler.path),
-            "--id", "scheduler-0",
-            "--port", str(p["scheduler"]),
-            "--listen-address", HOST,
-            "--healthz-port", str(p["scheduler_healthz"]),
-            "--healthz-listen-address", HOST,
-            "--metrics-port", str(p["scheduler_metrics"]),
-            "--metrics-listen-address", HOST,
-            "--etcd-data-dir", str(etcd),
-            "--etcd-client-port", str(p["scheduler_etcd_client"]),
-            "--etcd-initial-cluster", f"scheduler-0=http://{HOST}:{p['scheduler_etcd_peer']}",
+            "--id",
+            "scheduler-0",
+            "--port",
+            str(p["scheduler"]),
+            "--listen-address",
+            HOST,
+            "--healthz-port",
+            str(p["scheduler_healthz"]),
+            "--healthz-listen-address",
+            HOST,
+            "--metrics-port",
+            str(p["scheduler_metrics"]),
+            "--metrics-listen-address",
+            HOST,
+            "--etcd-data-dir",
+            str(etcd),
+            "--etcd-client-port",
+            str(p["scheduler_etcd_client"]),
+            "--etcd-initial-cluster",
+            f"scheduler-0=http://{HOST}:{p['scheduler_etcd_peer']}",
             # daprd dials the address the scheduler broadcasts: make it the link's address
             # so job streams go through a proxy when there is one.
-            "--override-broadcast-host-port", topo.dial("daprd->scheduler"),
+            "--override-broadcast-host-port",
+            topo.dial("daprd->scheduler"),
             "--tls-enabled=false",
-            "--mode", "standalone",
-            "--log-level", log_level,
+            "--mode",
+            "standalone",
+            "--log-level",
+            log_level,
         ]
-        super().__init__("scheduler", ManagedProcess("scheduler", argv, log_path=run_dir / "logs" / "scheduler.log"), [etcd])
+        super().__init__(
+            "scheduler",
+            ManagedProcess("scheduler", argv, log_path=run_dir / "logs" / "scheduler.log"),
+            [etcd],
+        )
         self._healthz = p["scheduler_healthz"]
 
     def wait_ready(self, timeout: float) -> float:
         return readiness.wait_for(
             "GET /healthz -> 200",
             lambda: readiness.http_status(self._healthz, "/healthz")[0] == 200,
-            process=self.process, timeout=timeout,
+            process=self.process,
+            timeout=timeout,
         )
 
 
 class Daprd(Member):
     def __init__(
-        self, bins: Binaries, topo: Topology, secrets: Secrets, run_dir: Path, *,
-        app_id: str, components_dir: Path, log_level: str,
+        self,
+        bins: Binaries,
+        topo: Topology,
+        secrets: Secrets,
+        run_dir: Path,
+        *,
+        app_id: str,
+        components_dir: Path,
+        log_level: str,
     ) -> None:
         p = topo.ports
         argv = [
             str(bins.daprd.path),
-            "--app-id", app_id,
-            "--mode", "standalone",
-            "--dapr-grpc-port", str(p["daprd_grpc"]),
-            "--dapr-http-port", str(p["daprd_http"]),
-            "--dapr-internal-grpc-port", str(p["daprd_internal"]),
-            "--dapr-internal-grpc-listen-address", HOST,
-            "--dapr-listen-addresses", HOST,
-            "--metrics-port", str(p["daprd_metrics"]),
-            "--metrics-listen-address", HOST,
-            "--profile-port", str(p["daprd_profile"]),
+            "--app-id",
+            app_id,
+            "--mode",
+            "standalone",
+            "--dapr-grpc-port",
+            str(p["daprd_grpc"]),
+            "--dapr-http-port",
+            str(p["daprd_http"]),
+            "--dapr-internal-grpc-port",
+            str(p["daprd_internal"]),
+            "--dapr-internal-grpc-listen-address",
+            HOST,
+            "--dapr-listen-addresses",
+            HOST,
+            "--metrics-port",
+            str(p["daprd_metrics"]),
+            "--metrics-listen-address",
+            HOST,
+            "--profile-port",
+            str(p["daprd_profile"]),
             "--enable-mtls=false",
-            "--resources-path", str(components_dir),
-            "--placement-host-address", topo.dial("daprd->placement"),
-            "--scheduler-host-address", topo.dial("daprd->scheduler"),
-            "--dapr-graceful-shutdown-seconds", "1",
-            "--log-level", log_level,
+            "--resources-path",
+            str(components_dir),
+            "--placement-host-address",
+            topo.dial("daprd->placement"),
+            "--scheduler-host-address",
+            topo.dial("daprd->scheduler"),
+            "--dapr-graceful-shutdown-seconds",
+            "1",
+            "--log-level",
+            log_level,
         ]
         env = dict(os.environ)
         # Without it daprd fails on a loopback-only host: "failed to determine host address".
         env["DAPR_HOST_IP"] = HOST
         env["DAPR_API_TOKEN"] = secrets.api_token
-        super().__init__("daprd", ManagedProcess("daprd", argv, log_path=run_dir / "logs" / "daprd.log", env=env))
+        super().__init__(
+            "daprd", ManagedProcess("daprd", argv, log_path=run_dir / "logs" / "daprd.log", env=env)
+        )
         self.http_port = p["daprd_http"]
         self._token = secrets.api_token
 
@@ -223,12 +293,14 @@ class Daprd(Member):
         waited = readiness.wait_for(
             "GET /v1.0/healthz -> 204",
             lambda: readiness.http_status(self.http_port, "/v1.0/healthz")[0] == 204,
-            process=self.process, timeout=timeout,
+            process=self.process,
+            timeout=timeout,
         )
         return waited + readiness.wait_for(
             "actor runtime RUNNING with placement connected (GET /v1.0/metadata)",
             lambda: readiness.actors_ready(self.metadata()),
-            process=self.process, timeout=max(1.0, timeout - waited),
+            process=self.process,
+            timeout=max(1.0, timeout - waited),
             detail=lambda: str((self.metadata() or {}).get("actorRuntime")),
         )
 
@@ -241,11 +313,21 @@ class App(Member):
     """The workflow app: any command, given the Dapr and harness variables in its env."""
 
     def __init__(
-        self, command: list[str], env: dict[str, str], run_dir: Path, *, daprd: Daprd,
-        wait_for_workers: bool, health_port: int | None, health_path: str | None,
+        self,
+        command: list[str],
+        env: dict[str, str],
+        run_dir: Path,
+        *,
+        daprd: Daprd,
+        wait_for_workers: bool,
+        health_port: int | None,
+        health_path: str | None,
         cwd: Path | None,
     ) -> None:
-        super().__init__("app", ManagedProcess("app", command, log_path=run_dir / "logs" / "app.log", env=env, cwd=cwd))
+        super().__init__(
+            "app",
+            ManagedProcess("app", command, log_path=run_dir / "logs" / "app.log", env=env, cwd=cwd),
+        )
         self._daprd = daprd
         self._wait_for_workers = wait_for_workers
         self._health = (health_port, health_path) if health_port and health_path else None
@@ -256,7 +338,8 @@ class App(Member):
             waited += readiness.wait_for(
                 "workflows.connectedWorkers >= 1 in daprd metadata",
                 lambda: readiness.workflow_workers(self._daprd.metadata()) >= 1,
-                process=self.process, timeout=timeout,
+                process=self.process,
+                timeout=timeout,
                 detail=lambda: str((self._daprd.metadata() or {}).get("workflows")),
             )
         if self._health is not None:
@@ -264,6 +347,7 @@ class App(Member):
             waited += readiness.wait_for(
                 f"GET {path} -> 200 on the app port {port}",
                 lambda: readiness.http_status(port, path)[0] == 200,
-                process=self.process, timeout=max(1.0, timeout - waited),
+                process=self.process,
+                timeout=max(1.0, timeout - waited),
             )
         return waited

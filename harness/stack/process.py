@@ -8,6 +8,7 @@ once; anything the child forked is reaped by the run registry on the next run.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -119,7 +120,7 @@ class ManagedProcess:
                     env=self.env,
                     cwd=self.cwd,
                     start_new_session=True,
-                    preexec_fn=_die_with_parent if in_main else None,  # noqa: PLW1509
+                    preexec_fn=_die_with_parent if in_main else None,
                 )
             except OSError as exc:
                 raise StackError(f"cannot start {self.name} ({self.argv[0]}): {exc}") from exc
@@ -165,10 +166,8 @@ class ManagedProcess:
                     break
                 time.sleep(0.02)
             else:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         try:
             self._popen.wait(timeout=5)
         except subprocess.TimeoutExpired:

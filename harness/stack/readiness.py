@@ -19,8 +19,9 @@ from harness.stack.process import ManagedProcess
 HOST = "127.0.0.1"
 
 
-def http_status(port: int, path: str, *, headers: dict[str, str] | None = None,
-                timeout: float = 1.0) -> tuple[int, bytes]:
+def http_status(
+    port: int, path: str, *, headers: dict[str, str] | None = None, timeout: float = 1.0
+) -> tuple[int, bytes]:
     """GET ``http://127.0.0.1:port/path``; (0, b"") when nothing answers."""
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
     try:
@@ -61,8 +62,9 @@ def valkey_ping(port: int, password: str, timeout: float = 1.0) -> bool:
 
 def daprd_metadata(http_port: int, token: str, timeout: float = 1.0) -> dict[str, Any] | None:
     """daprd's ``/v1.0/metadata`` as JSON, or None when it does not answer."""
-    status, body = http_status(http_port, "/v1.0/metadata", headers={"dapr-api-token": token},
-                               timeout=timeout)
+    status, body = http_status(
+        http_port, "/v1.0/metadata", headers={"dapr-api-token": token}, timeout=timeout
+    )
     if status != 200:
         return None
     try:

@@ -27,7 +27,16 @@ from harness.errors import ConfigError, StackError
 from harness.runtime.provision import Binaries, provision_stack
 from harness.settings import Settings
 from harness.stack.components import DEFAULT_TEMPLATES, render_components
-from harness.stack.members import App, Daprd, Member, Placement, Scheduler, Secrets, Topology, Valkey
+from harness.stack.members import (
+    App,
+    Daprd,
+    Member,
+    Placement,
+    Scheduler,
+    Secrets,
+    Topology,
+    Valkey,
+)
 from harness.stack.ports import HOST, PortBlock, reserve_block
 from harness.stack.process import ManagedProcess, process_start_time
 from harness.stack.registry import RunRecord, reap_orphans
@@ -56,8 +65,9 @@ class AppSpec:
 
     def __post_init__(self) -> None:
         if not self.command or not self.command[0]:
-            raise ConfigError("the app command is empty; give the program to run, e.g. "
-                              "`python app.py`")
+            raise ConfigError(
+                "the app command is empty; give the program to run, e.g. `python app.py`"
+            )
 
 
 def reference_app(*variant_env: tuple[str, str]) -> AppSpec:
@@ -97,8 +107,9 @@ class StackConfig:
                 "dashes, starting and ending with a letter or digit"
             )
         if self.log_level not in LOG_LEVELS:
-            raise ConfigError(f"log level {self.log_level!r} is invalid; choose one of "
-                              + ", ".join(LOG_LEVELS))
+            raise ConfigError(
+                f"log level {self.log_level!r} is invalid; choose one of " + ", ".join(LOG_LEVELS)
+            )
         if not self.ready_timeout > 0:
             raise ConfigError(f"ready timeout must be > 0 seconds, got {self.ready_timeout}")
         if self.stop_grace < 0:
@@ -112,8 +123,13 @@ class Stack:
     components, Valkey and scheduler data), ``ports``, ``api_token``, ``valkey_password``.
     """
 
-    def __init__(self, config: StackConfig | None = None, *, settings: Settings | None = None,
-                 binaries: Binaries | None = None) -> None:
+    def __init__(
+        self,
+        config: StackConfig | None = None,
+        *,
+        settings: Settings | None = None,
+        binaries: Binaries | None = None,
+    ) -> None:
         self.config = config or StackConfig()
         self.settings = settings or Settings.from_env()
         self._binaries = binaries
@@ -131,8 +147,12 @@ class Stack:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     def start(self) -> Stack:
@@ -165,11 +185,15 @@ class Stack:
         keep = self.settings.keep_run_dirs if cfg.keep_run_dir is None else cfg.keep_run_dir
         self._record = RunRecord(run_id=run_id, run_dir=str(self.run_dir), keep_run_dir=keep)
         self._record.save()
-        components = render_components(cfg.components, self.run_dir / "components", {
-            "valkey_address": self.topology.dial("daprd->valkey"),
-            "valkey_password": self._secrets.valkey_password,
-            "app_id": cfg.app_id,
-        })
+        components = render_components(
+            cfg.components,
+            self.run_dir / "components",
+            {
+                "valkey_address": self.topology.dial("daprd->valkey"),
+                "valkey_password": self._secrets.valkey_password,
+                "app_id": cfg.app_id,
+            },
+        )
         log.debug("rendered %s", components)
 
         t = time.monotonic()
@@ -182,8 +206,15 @@ class Stack:
             self._launch(member)
         for member in backing:
             self.timings[member.name] = member.wait_ready(cfg.ready_timeout)
-        daprd = Daprd(binaries, self.topology, self._secrets, self.run_dir, app_id=cfg.app_id,
-                      components_dir=self.run_dir / "components", log_level=cfg.log_level)
+        daprd = Daprd(
+            binaries,
+            self.topology,
+            self._secrets,
+            self.run_dir,
+            app_id=cfg.app_id,
+            components_dir=self.run_dir / "components",
+            log_level=cfg.log_level,
+        )
         self._launch(daprd)
         self.timings["daprd"] = daprd.wait_ready(cfg.ready_timeout)
         if cfg.app is not None:
@@ -201,9 +232,14 @@ class Stack:
     def _app_member(self, spec: AppSpec) -> App:
         assert self.run_dir is not None
         return App(
-            list(spec.command), self.app_env(spec.env), self.run_dir, daprd=self.daprd,
-            wait_for_workers=spec.wait_for_workers, health_port=self.ports["app"],
-            health_path=spec.health_path, cwd=spec.cwd,
+            list(spec.command),
+            self.app_env(spec.env),
+            self.run_dir,
+            daprd=self.daprd,
+            wait_for_workers=spec.wait_for_workers,
+            health_port=self.ports["app"],
+            health_path=spec.health_path,
+            cwd=spec.cwd,
         )
 
     def stop(self) -> None:
@@ -281,16 +317,16 @@ class Stack:
         """The managed process of member ``name`` (app, daprd, scheduler, placement, valkey)."""
         member = self.members.get(name)
         if member is None:
-            raise StackError(f"no stack member named {name!r}; members: "
-                             + ", ".join(self.members))
+            raise StackError(f"no stack member named {name!r}; members: " + ", ".join(self.members))
         return member.process
 
     def metadata(self) -> dict[str, Any]:
         """daprd's ``/v1.0/metadata`` now; StackError when daprd does not answer."""
         data = self.daprd.metadata()
         if data is None:
-            raise StackError("daprd did not answer GET /v1.0/metadata",
-                             log_tail=self.daprd.process.log_tail())
+            raise StackError(
+                "daprd did not answer GET /v1.0/metadata", log_tail=self.daprd.process.log_tail()
+            )
         return dict(data)
 
     def app_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -298,25 +334,32 @@ class Stack:
         assert self.run_dir is not None and self.topology is not None
         grpc = self.grpc_endpoint
         env = dict(os.environ)
-        env.update({
-            "DAPR_GRPC_PORT": grpc.rsplit(":", 1)[1],
-            "DAPR_HTTP_PORT": str(self.ports["daprd_http"]),
-            "DAPR_GRPC_ENDPOINT": grpc,
-            "DAPR_HTTP_ENDPOINT": f"http://{HOST}:{self.ports['daprd_http']}",
-            "DAPR_RUNTIME_HOST": HOST,
-            "DAPR_API_TOKEN": self._secrets.api_token,
-            "APP_PORT": str(self.ports["app"]),
-            "APP_ID": self.config.app_id,
-            "DAPR_CHAOS_RUN_DIR": str(self.run_dir),
-            "DAPR_CHAOS_LEDGER": str(self.ledger_path),
-            "DAPR_CHAOS_VALKEY_URL": self.valkey_url,
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "DAPR_GRPC_PORT": grpc.rsplit(":", 1)[1],
+                "DAPR_HTTP_PORT": str(self.ports["daprd_http"]),
+                "DAPR_GRPC_ENDPOINT": grpc,
+                "DAPR_HTTP_ENDPOINT": f"http://{HOST}:{self.ports['daprd_http']}",
+                "DAPR_RUNTIME_HOST": HOST,
+                "DAPR_API_TOKEN": self._secrets.api_token,
+                "APP_PORT": str(self.ports["app"]),
+                "APP_ID": self.config.app_id,
+                "DAPR_CHAOS_RUN_DIR": str(self.run_dir),
+                "DAPR_CHAOS_LEDGER": str(self.ledger_path),
+                "DAPR_CHAOS_VALKEY_URL": self.valkey_url,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         env.update(extra or {})
         return env
 
-    def run_command(self, command: Sequence[str], *, env: Mapping[str, str] | None = None,
-                    timeout: float | None = None) -> int:
+    def run_command(
+        self,
+        command: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> int:
         """Run ``command`` as the app in the foreground (its output goes to this terminal);
         returns its exit status. The stack stays up."""
         if not command:
@@ -327,8 +370,10 @@ class Stack:
         try:
             proc = subprocess.Popen(list(command), env=self.app_env(env), start_new_session=True)
         except OSError as exc:
-            raise ConfigError(f"cannot run {command[0]!r}: {exc.strerror}; check the command "
-                              "and that it is on PATH") from exc
+            raise ConfigError(
+                f"cannot run {command[0]!r}: {exc.strerror}; check the command "
+                "and that it is on PATH"
+            ) from exc
         self._record.add_group("exec", proc.pid, process_start_time(proc.pid))
         try:
             return proc.wait(timeout)

@@ -33,9 +33,13 @@ class Order:
     total_amount: float
 
     def as_json(self) -> dict[str, Any]:
-        return {"orderId": self.order_id, "customerId": self.customer_id,
-                "productId": self.product_id, "quantity": self.quantity,
-                "totalAmount": self.total_amount}
+        return {
+            "orderId": self.order_id,
+            "customerId": self.customer_id,
+            "productId": self.product_id,
+            "quantity": self.quantity,
+            "totalAmount": self.total_amount,
+        }
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,13 @@ class OrderAPIClient:
             self._local.conn = conn
         return conn
 
-    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None) -> Response:
+    def request(
+        self, method: str, path: str, body: Any = None, *, raw: bytes | None = None
+    ) -> Response:
         """One request; retried once on a dropped keep-alive connection."""
-        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        payload = (
+            raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        )
         headers = {"Content-Type": "application/json"} if payload is not None else {}
         for attempt in (1, 2):
             conn = self._conn()
@@ -92,7 +100,9 @@ class OrderAPIClient:
                 conn.close()
                 self._local.conn = None
                 if attempt == 2:
-                    raise WorkloadError(f"{method} {path} on 127.0.0.1:{self.port} failed: {exc}") from exc
+                    raise WorkloadError(
+                        f"{method} {path} on 127.0.0.1:{self.port} failed: {exc}"
+                    ) from exc
                 continue
             try:
                 parsed = json.loads(data) if data else None
@@ -105,7 +115,9 @@ class OrderAPIClient:
         """POST the order; returns the instance id. Anything but 202 is a WorkloadError."""
         resp = self.request("POST", "/orders", order.as_json())
         if resp.status != 202:
-            raise WorkloadError(f"POST /orders for {order.order_id} answered {resp.status}: {resp.body}")
+            raise WorkloadError(
+                f"POST /orders for {order.order_id} answered {resp.status}: {resp.body}"
+            )
         return str(resp.body["instanceId"])
 
     def status(self, order_id: str) -> OrderStatus | None:
@@ -134,15 +146,23 @@ class Orders:
 
     PRODUCTS = tuple(f"p-{i:03d}" for i in range(20))
 
-    def __init__(self, api: OrderAPIClient, prefix: str | None = None, *, seed: int | None = None) -> None:
+    def __init__(
+        self, api: OrderAPIClient, prefix: str | None = None, *, seed: int | None = None
+    ) -> None:
         self.api = api
         self.prefix = prefix or f"t{uuid.uuid4().hex[:10]}-"
         self.rng = random.Random(seed)
         self._counter = itertools.count(1)
         self.submitted: list[str] = []
 
-    def make(self, *, product_id: str | None = None, quantity: int | None = None,
-             customer_id: str | None = None, total_amount: float | None = None) -> Order:
+    def make(
+        self,
+        *,
+        product_id: str | None = None,
+        quantity: int | None = None,
+        customer_id: str | None = None,
+        total_amount: float | None = None,
+    ) -> Order:
         """A plausible order with a fresh id under this prefix."""
         qty = quantity if quantity is not None else self.rng.randint(1, 5)
         return Order(
@@ -150,7 +170,8 @@ class Orders:
             customer_id=customer_id or f"customer-{self.rng.randint(1, 500)}",
             product_id=product_id or self.rng.choice(self.PRODUCTS),
             quantity=qty,
-            total_amount=total_amount if total_amount is not None
+            total_amount=total_amount
+            if total_amount is not None
             else round(qty * self.rng.uniform(5, 200), 2),
         )
 
@@ -163,8 +184,9 @@ class Orders:
     def submit_many(self, count: int, **kwargs: Any) -> list[str]:
         return [self.submit(**kwargs) for _ in range(count)]
 
-    def wait_terminal(self, ids: Iterable[str] | None = None, *, timeout: float = 60.0,
-                      interval: float = 0.05) -> dict[str, OrderStatus]:
+    def wait_terminal(
+        self, ids: Iterable[str] | None = None, *, timeout: float = 60.0, interval: float = 0.05
+    ) -> dict[str, OrderStatus]:
         """Poll until every order is terminal. WorkloadError lists the ones that are not."""
         pending = list(ids if ids is not None else self.submitted)
         done: dict[str, OrderStatus] = {}
@@ -184,7 +206,9 @@ class Orders:
                 break
             if time.monotonic() >= deadline:
                 listed = ", ".join(f"{i} ({last[i]})" for i in pending[:10])
-                raise WorkloadError(f"{len(pending)} order(s) not terminal after {timeout:.0f}s: {listed}"
-                                    + (" ..." if len(pending) > 10 else ""))
+                raise WorkloadError(
+                    f"{len(pending)} order(s) not terminal after {timeout:.0f}s: {listed}"
+                    + (" ..." if len(pending) > 10 else "")
+                )
             time.sleep(interval)
         return done

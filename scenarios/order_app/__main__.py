@@ -35,8 +35,9 @@ def main() -> None:
         sys.exit(f"order app: ORDER_APP_VARIANT={variant!r} is unknown; use one of {VARIANTS}")
     endpoint = os.environ.get("DAPR_GRPC_ENDPOINT") or f"127.0.0.1:{_required('DAPR_GRPC_PORT')}"
     host, port = endpoint.rsplit(":", 1)
-    store = OrderStore(_required("DAPR_CHAOS_VALKEY_URL"),
-                       idempotent=variant != "payment-not-idempotent")
+    store = OrderStore(
+        _required("DAPR_CHAOS_VALKEY_URL"), idempotent=variant != "payment-not-idempotent"
+    )
     store.seed(DEFAULT_CATALOG)
     workflow.bind_store(store)
 

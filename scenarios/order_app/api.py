@@ -39,15 +39,19 @@ def parse_order(body: bytes) -> dict[str, Any]:
     except ValueError as exc:
         raise BadOrder(f"body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
-        raise BadOrder("body must be a JSON object with customerId, productId, quantity, "
-                       "totalAmount (and optionally orderId)")
+        raise BadOrder(
+            "body must be a JSON object with customerId, productId, quantity, "
+            "totalAmount (and optionally orderId)"
+        )
     unknown = set(data) - FIELDS
     if unknown:
         raise BadOrder(f"unknown field(s) {sorted(unknown)}; allowed: {sorted(FIELDS)}")
     order_id = data.get("orderId") or uuid.uuid4().hex
     if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
-        raise BadOrder("orderId must be 1-128 characters of letters, digits, '.', '_', ':', "
-                       "'-', starting with a letter or digit")
+        raise BadOrder(
+            "orderId must be 1-128 characters of letters, digits, '.', '_', ':', "
+            "'-', starting with a letter or digit"
+        )
     for name in ("customerId", "productId"):
         value = data.get(name)
         if not isinstance(value, str) or not value.strip():
@@ -58,8 +62,13 @@ def parse_order(body: bytes) -> dict[str, Any]:
     total = data.get("totalAmount")
     if not isinstance(total, (int, float)) or isinstance(total, bool) or total < 0:
         raise BadOrder(f"totalAmount must be a number >= 0, got {total!r}")
-    return {"orderId": order_id, "customerId": data["customerId"],
-            "productId": data["productId"], "quantity": quantity, "totalAmount": float(total)}
+    return {
+        "orderId": order_id,
+        "customerId": data["customerId"],
+        "productId": data["productId"],
+        "quantity": quantity,
+        "totalAmount": float(total),
+    }
 
 
 class OrderAPI(ThreadingHTTPServer):
@@ -81,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         # client's delayed ACK add ~40 ms to every response.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request would drown the app log under load
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
@@ -115,14 +124,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             self.server.client.schedule_new_workflow(
-                WORKFLOW_NAME, input=order, instance_id=order["orderId"])
+                WORKFLOW_NAME, input=order, instance_id=order["orderId"]
+            )
         except grpc.RpcError as exc:
             details = str(exc.details() or "") if hasattr(exc, "details") else str(exc)
             self.server.store.release_order(order["orderId"])
             self._send(503, {"error": f"could not schedule the workflow: {details}"})
             return
-        self._send(202, {"orderId": order["orderId"], "instanceId": order["orderId"]},
-                   {"Location": f"/orders/{order['orderId']}"})
+        self._send(
+            202,
+            {"orderId": order["orderId"], "instanceId": order["orderId"]},
+            {"Location": f"/orders/{order['orderId']}"},
+        )
 
     def do_GET(self) -> None:
         if self.path == "/healthz":
@@ -146,12 +159,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         output = state.serialized_output
         failure = state.failure_details
-        self._send(200, {
-            "orderId": order_id,
-            "runtimeStatus": state.runtime_status.name,
-            "output": json.loads(output) if output else None,
-            "failure": ({"type": failure.error_type, "message": failure.message}
-                        if failure else None),
-            "createdAt": state.created_at.isoformat() if state.created_at else None,
-            "lastUpdatedAt": state.last_updated_at.isoformat() if state.last_updated_at else None,
-        })
+        self._send(
+            200,
+            {
+                "orderId": order_id,
+                "runtimeStatus": state.runtime_status.name,
+                "output": json.loads(output) if output else None,
+                "failure": (
+                    {"type": failure.error_type, "message": failure.message} if failure else None
+                ),
+                "createdAt": state.created_at.isoformat() if state.created_at else None,
+                "lastUpdatedAt": state.last_updated_at.isoformat()
+                if state.last_updated_at
+                else None,
+            },
+        )

@@ -73,8 +73,9 @@ class OrderStore:
     """Business state access. ``idempotent=False`` is the deliberately broken variant."""
 
     def __init__(self, url: str, *, idempotent: bool = True) -> None:
-        self._r = redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=2,
-                                       decode_responses=True)
+        self._r = redis.Redis.from_url(
+            url, socket_timeout=3, socket_connect_timeout=2, decode_responses=True
+        )
         self._apply = self._r.register_script(_APPLY_ONCE)
         self._reserve = self._r.register_script(_RESERVE_ONCE)
         self._idempotent = idempotent
@@ -100,11 +101,13 @@ class OrderStore:
     def in_stock(self, product: str, quantity: int) -> bool:
         return int(self._r.hget(STOCK, product) or 0) >= quantity
 
-    def _apply_once(self, kind: str, key: str, hash_key: str, field: str, amount: int,
-                    idempotent: bool = True) -> bool:
+    def _apply_once(
+        self, kind: str, key: str, hash_key: str, field: str, amount: int, idempotent: bool = True
+    ) -> bool:
         flag = "1" if (idempotent and self._idempotent) else "0"
-        return bool(self._apply(keys=[f"{PREFIX}idem:{kind}:{key}", hash_key],
-                                args=[field, amount, flag]))
+        return bool(
+            self._apply(keys=[f"{PREFIX}idem:{kind}:{key}", hash_key], args=[field, amount, flag])
+        )
 
     def charge(self, key: str, order_id: str, cents: int) -> bool:
         """Charge ``cents`` for the order once per ``key``; True if charged now."""
@@ -126,7 +129,13 @@ class OrderStore:
 
     def snapshot(self) -> BusinessState:
         def ints(key: str) -> dict[str, int]:
-            return {k: int(v) for k, v in self._r.hgetall(key).items()}
+            return {str(k): int(v) for k, v in self._r.hgetall(key).items()}
 
-        return BusinessState(ints(STOCK), ints(INITIAL_STOCK), ints(CHARGES), ints(REFUNDS),
-                             ints(RESERVATIONS), ints(NOTIFICATIONS))
+        return BusinessState(
+            ints(STOCK),
+            ints(INITIAL_STOCK),
+            ints(CHARGES),
+            ints(REFUNDS),
+            ints(RESERVATIONS),
+            ints(NOTIFICATIONS),
+        )

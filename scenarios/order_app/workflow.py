@@ -72,8 +72,12 @@ def reserve_stock(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
         idempotency_key(), order["orderId"], order["productId"], int(order["quantity"])
     )
     if applied:
-        effect("stock.reserved", order["orderId"], product=order["productId"],
-               quantity=int(order["quantity"]))
+        effect(
+            "stock.reserved",
+            order["orderId"],
+            product=order["productId"],
+            quantity=int(order["quantity"]),
+        )
     return reserved
 
 

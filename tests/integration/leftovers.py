@@ -23,11 +23,16 @@ class Footprint:
         procs = [m.process for m in stack.members.values()]
         pids = {p.pid: p.start_time for p in procs}
         assert stack.run_dir is not None
-        return cls(pids, [p.pgid for p in procs], list(stack.ports.as_dict().values()), stack.run_dir)
+        return cls(
+            pids, [p.pgid for p in procs], list(stack.ports.as_dict().values()), stack.run_dir
+        )
 
     def leftovers(self) -> list[str]:
-        left = [f"pid {pid}" for pid, start in self.pids.items()
-                if start is not None and process_start_time(pid) == start]
+        left = [
+            f"pid {pid}"
+            for pid, start in self.pids.items()
+            if start is not None and process_start_time(pid) == start
+        ]
         left += [f"group {g}: {group_members(g)}" for g in self.pgids if group_members(g)]
         left += [f"port {p}" for p in self.ports if not port_is_free(p)]
         if self.run_dir.exists():

@@ -9,7 +9,9 @@ from harness import Ledger, Orders, Stack, Verdict, conservation
 EFFECTS_OF_APPROVED = {"payment.charged", "stock.reserved", "customer.notified"}
 
 
-def test_fifty_orders_complete_with_consistent_business_state(dapr_stack: Stack, orders: Orders) -> None:
+def test_fifty_orders_complete_with_consistent_business_state(
+    dapr_stack: Stack, orders: Orders
+) -> None:
     made = [orders.make() for _ in range(50)]
     with ThreadPoolExecutor(8) as pool:
         ids = list(pool.map(orders.submit, made))
@@ -35,8 +37,11 @@ def test_out_of_stock_is_rejected_without_a_charge(dapr_stack: Stack, orders: Or
     orders.submit(order)
     status = orders.wait_terminal([order.order_id])[order.order_id]
     assert status.runtime_status == "COMPLETED"
-    assert status.output == {"orderId": order.order_id, "result": "Rejected: out of stock",
-                             "charged": 0}
+    assert status.output == {
+        "orderId": order.order_id,
+        "result": "Rejected: out of stock",
+        "charged": 0,
+    }
     state = orders.api.state()
     assert order.order_id not in state["charges"]
     assert order.order_id not in state["reservations"]
@@ -49,8 +54,11 @@ def test_unknown_order_is_404(orders: Orders) -> None:
 
 
 def test_malformed_orders_are_400_with_a_reason(orders: Orders) -> None:
-    resp = orders.api.request("POST", "/orders", {"customerId": "c", "productId": "p-001",
-                                                   "quantity": -3, "totalAmount": 1})
+    resp = orders.api.request(
+        "POST",
+        "/orders",
+        {"customerId": "c", "productId": "p-001", "quantity": -3, "totalAmount": 1},
+    )
     assert resp.status == 400 and "quantity must be a positive integer" in resp.body["error"]
     resp = orders.api.request("POST", "/orders", raw=b"{oops")
     assert resp.status == 400 and "not JSON" in resp.body["error"]

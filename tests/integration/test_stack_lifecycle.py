@@ -14,9 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from harness import AppSpec, PortInUseError, ProvisionError, Settings, Stack, StackConfig, StackError
+from harness import (
+    AppSpec,
+    PortInUseError,
+    ProvisionError,
+    Settings,
+    Stack,
+    StackConfig,
+    StackError,
+)
 from harness.stack.ports import PORT_NAMES, reserve_block
-from harness.stack.registry import registry_dir, reap_orphans
+from harness.stack.registry import reap_orphans, registry_dir
 from tests.integration.leftovers import Footprint, child_processes
 
 NO_APP = None
@@ -57,6 +65,7 @@ def test_members_bind_only_loopback_and_get_per_run_secrets() -> None:
         # daprd refuses API calls without this run's token
         import urllib.error
         import urllib.request
+
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(f"http://127.0.0.1:{a.ports['daprd_http']}/v1.0/metadata")
         assert err.value.code == 401
@@ -80,8 +89,11 @@ def test_a_port_in_use_is_one_clear_error_and_nothing_starts() -> None:
 def test_a_missing_binary_is_one_clear_error_and_nothing_starts(tmp_path: Path) -> None:
     env = dict(os.environ, DAPR_CHAOS_SCHEDULER=str(tmp_path / "no-scheduler"))
     before = set(child_processes())
-    with pytest.raises(ProvisionError, match=r"scheduler not found at .*no-scheduler \(from "
-                                             r"DAPR_CHAOS_SCHEDULER\); fix the path or unset"):
+    with pytest.raises(
+        ProvisionError,
+        match=r"scheduler not found at .*no-scheduler \(from "
+        r"DAPR_CHAOS_SCHEDULER\); fix the path or unset",
+    ):
         Stack(settings=Settings.from_env(env)).start()
     assert set(child_processes()) <= before
 
@@ -98,8 +110,11 @@ def test_an_app_that_dies_at_start_fails_with_its_log_and_cleans_up() -> None:
 
 def test_an_app_that_never_connects_times_out_with_what_was_seen() -> None:
     app = AppSpec(("sleep", "30"))
-    with pytest.raises(StackError, match=r"app not ready after 2s waiting for "
-                                         r"workflows.connectedWorkers >= 1"):
+    with pytest.raises(
+        StackError,
+        match=r"app not ready after 2s waiting for "
+        r"workflows.connectedWorkers >= 1",
+    ):
         Stack(StackConfig(app=app, ready_timeout=2)).start()
 
 
@@ -118,14 +133,18 @@ OWNER = textwrap.dedent("""
 
 
 def test_a_killed_owner_is_reaped_on_the_next_run() -> None:
-    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True,
-                             cwd=Path(__file__).parents[2])
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parents[2],
+    )
     assert owner.stdout is not None
     info = json.loads(owner.stdout.readline())
     owner.send_signal(signal.SIGKILL)
     owner.wait()
-    from harness.stack.process import group_members
     from harness.stack.ports import port_is_free
+    from harness.stack.process import group_members
 
     time.sleep(0.3)
     survivors = [g for g in info["pgids"] if group_members(g)]

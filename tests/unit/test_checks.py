@@ -11,16 +11,22 @@ REJECTED_STATUS = OrderStatus("o-2", "COMPLETED", {"result": "Rejected: out of s
 
 
 def state(**overrides: dict[str, int]) -> dict[str, dict[str, int]]:
-    base = {"stock": {"p-001": 98, "sold-out": 0}, "initial_stock": {"p-001": 100, "sold-out": 0},
-            "charges": {"o-1": 1000}, "refunds": {}, "reservations": {"o-1": 2},
-            "notifications": {"o-1": 1}}
+    base = {
+        "stock": {"p-001": 98, "sold-out": 0},
+        "initial_stock": {"p-001": 100, "sold-out": 0},
+        "charges": {"o-1": 1000},
+        "refunds": {},
+        "reservations": {"o-1": 2},
+        "notifications": {"o-1": 1},
+    }
     base.update(overrides)
     return base
 
 
 def check(st: dict[str, dict[str, int]]) -> tuple[Verdict, list[str]]:
-    result = conservation({"o-1": ORDER, "o-2": REJECTED},
-                          {"o-1": APPROVED, "o-2": REJECTED_STATUS}, st)
+    result = conservation(
+        {"o-1": ORDER, "o-2": REJECTED}, {"o-1": APPROVED, "o-2": REJECTED_STATUS}, st
+    )
     return result.verdict, result.evidence
 
 
@@ -44,8 +50,7 @@ def test_a_refunded_rejected_order_passes() -> None:
 
 
 def test_lost_stock_and_double_notification_fail() -> None:
-    verdict, evidence = check(state(stock={"p-001": 97, "sold-out": 0},
-                                    notifications={"o-1": 2}))
+    verdict, evidence = check(state(stock={"p-001": 97, "sold-out": 0}, notifications={"o-1": 2}))
     assert verdict is Verdict.FAIL
     assert any("notified 2 times" in e for e in evidence)
     assert any("3 units left the shelves but 2 are reserved" in e for e in evidence)

@@ -11,10 +11,13 @@ from harness.stack.components import DEFAULT_TEMPLATES, render_components
 
 def test_shipped_templates_render_with_the_run_values(tmp_path: Path) -> None:
     out = tmp_path / "components"
-    files = render_components(DEFAULT_TEMPLATES, out, {
-        "valkey_address": "127.0.0.1:20000", "valkey_password": "s3cret", "app_id": "orders"})
+    files = render_components(
+        DEFAULT_TEMPLATES,
+        out,
+        {"valkey_address": "127.0.0.1:20000", "valkey_password": "s3cret", "app_id": "orders"},
+    )
     text = (out / "statestore.yaml").read_text()
-    assert 'value: "127.0.0.1:20000"' in text and 's3cret' in text
+    assert 'value: "127.0.0.1:20000"' in text and "s3cret" in text
     assert 'name: actorStateStore\n      value: "true"' in text
     assert "writeTimeout\n" not in text  # see the template: it duplicates commands
     assert stat.S_IMODE(out.stat().st_mode) == 0o700

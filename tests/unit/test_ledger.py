@@ -15,11 +15,14 @@ from harness.app import effect, idempotency_key, recorded_activity
 def fake_ctx(workflow_id: str, texec: str, task_id: int = 1) -> SimpleNamespace:
     # Pure-logic fake of the SDK's activity context: only what recorded_activity reads.
     inner = SimpleNamespace(task_execution_id=texec)
-    return SimpleNamespace(workflow_id=workflow_id, task_id=task_id,
-                           get_inner_context=lambda: inner)
+    return SimpleNamespace(
+        workflow_id=workflow_id, task_id=task_id, get_inner_context=lambda: inner
+    )
 
 
-def test_invocations_and_effects_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invocations_and_effects_round_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DAPR_CHAOS_LEDGER", str(tmp_path / "ledger.jsonl"))
 
     @recorded_activity
@@ -28,8 +31,14 @@ def test_invocations_and_effects_round_trip(tmp_path: Path, monkeypatch: pytest.
         return idempotency_key()
 
     keys = []
-    threads = [threading.Thread(target=lambda i=i: keys.append(
-        charge(fake_ctx(f"wf-{i % 5}", f"x-{i}"), {"id": f"wf-{i % 5}"}))) for i in range(50)]
+    threads = [
+        threading.Thread(
+            target=lambda i=i: keys.append(
+                charge(fake_ctx(f"wf-{i % 5}", f"x-{i}"), {"id": f"wf-{i % 5}"})
+            )
+        )
+        for i in range(50)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -42,8 +51,9 @@ def test_invocations_and_effects_round_trip(tmp_path: Path, monkeypatch: pytest.
     assert {e.subject for e in only.effects} == {"wf-1"}
 
 
-def test_reexecutions_are_counted_per_scheduled_call(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reexecutions_are_counted_per_scheduled_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DAPR_CHAOS_LEDGER", str(tmp_path / "l.jsonl"))
 
     @recorded_activity
@@ -56,8 +66,9 @@ def test_reexecutions_are_counted_per_scheduled_call(tmp_path: Path,
     assert Ledger.read(tmp_path / "l.jsonl").reexecutions() == {("wf", "act"): 2}
 
 
-def test_outside_the_harness_nothing_is_written(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_outside_the_harness_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("DAPR_CHAOS_LEDGER", raising=False)
     effect("x", "y")  # no ledger configured: a no-op, not an error
     assert list(tmp_path.iterdir()) == []

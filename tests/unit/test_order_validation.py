@@ -8,8 +8,13 @@ import pytest
 
 from scenarios.order_app.api import BadOrder, parse_order
 
-GOOD = {"orderId": "o-1", "customerId": "c-1", "productId": "p-001", "quantity": 2,
-        "totalAmount": 19.5}
+GOOD = {
+    "orderId": "o-1",
+    "customerId": "c-1",
+    "productId": "p-001",
+    "quantity": 2,
+    "totalAmount": 19.5,
+}
 
 
 def test_a_good_order_is_normalized() -> None:
@@ -21,17 +26,20 @@ def test_a_missing_order_id_gets_one() -> None:
     assert len(order["orderId"]) == 32
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (b"{not json", "body is not JSON"),
-    (b"[1, 2]", "body must be a JSON object"),
-    (json.dumps({**GOOD, "colour": "red"}).encode(), r"unknown field\(s\) \['colour'\]"),
-    (json.dumps({**GOOD, "quantity": 0}).encode(), "quantity must be a positive integer"),
-    (json.dumps({**GOOD, "quantity": "2"}).encode(), "quantity must be a positive integer"),
-    (json.dumps({**GOOD, "quantity": True}).encode(), "quantity must be a positive integer"),
-    (json.dumps({**GOOD, "totalAmount": -1}).encode(), "totalAmount must be a number >= 0"),
-    (json.dumps({**GOOD, "customerId": ""}).encode(), "customerId is required"),
-    (json.dumps({**GOOD, "orderId": "a/b"}).encode(), "orderId must be"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "body is not JSON"),
+        (b"[1, 2]", "body must be a JSON object"),
+        (json.dumps({**GOOD, "colour": "red"}).encode(), r"unknown field\(s\) \['colour'\]"),
+        (json.dumps({**GOOD, "quantity": 0}).encode(), "quantity must be a positive integer"),
+        (json.dumps({**GOOD, "quantity": "2"}).encode(), "quantity must be a positive integer"),
+        (json.dumps({**GOOD, "quantity": True}).encode(), "quantity must be a positive integer"),
+        (json.dumps({**GOOD, "totalAmount": -1}).encode(), "totalAmount must be a number >= 0"),
+        (json.dumps({**GOOD, "customerId": ""}).encode(), "customerId is required"),
+        (json.dumps({**GOOD, "orderId": "a/b"}).encode(), "orderId must be"),
+    ],
+)
 def test_malformed_orders_say_what_is_wrong(body: bytes, message: str) -> None:
     with pytest.raises(BadOrder, match=message):
         parse_order(body)

@@ -27,8 +27,11 @@ def test_an_explicit_block_with_a_busy_port_is_one_clear_error() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", base + PORT_NAMES.index("daprd_grpc")))
         sock.listen()
-        with pytest.raises(PortInUseError, match=rf"port {base + 10} \(daprd_grpc\) on 127.0.0.1 "
-                                                 "is already in use"):
+        with pytest.raises(
+            PortInUseError,
+            match=rf"port {base + 10} \(daprd_grpc\) on 127.0.0.1 "
+            "is already in use",
+        ):
             reserve_block(base)
     reserve_block(base).release()  # the failed attempt left no lock behind
 

@@ -15,19 +15,32 @@ def test_public_names_are_exported_and_importable() -> None:
 
 
 def test_no_private_names_leak() -> None:
-    public = {n for n, v in vars(harness).items()
-              if not n.startswith(("_", "@")) and not isinstance(v, ModuleType)}
+    public = {
+        n
+        for n, v in vars(harness).items()
+        if not n.startswith(("_", "@")) and not isinstance(v, ModuleType)
+    }
     assert public - {"annotations"} == set(harness.__all__)
 
 
 def test_app_side_api() -> None:
     assert set(harness.app.__all__) == {
-        "ActivityScope", "current_scope", "effect", "idempotency_key", "recorded_activity"}
+        "ActivityScope",
+        "current_scope",
+        "effect",
+        "idempotency_key",
+        "recorded_activity",
+    }
 
 
 def test_every_error_is_a_harness_error_with_an_exit_status() -> None:
-    for cls in (harness.ConfigError, harness.PortInUseError, harness.ProvisionError,
-                harness.StackError, harness.WorkloadError):
+    for cls in (
+        harness.ConfigError,
+        harness.PortInUseError,
+        harness.ProvisionError,
+        harness.StackError,
+        harness.WorkloadError,
+    ):
         assert issubclass(cls, harness.HarnessError)
     assert harness.ConfigError.exit_status == 2
     assert harness.PortInUseError.exit_status == 2

@@ -10,8 +10,14 @@ from harness import AppSpec, ConfigError, Settings, StackConfig
 def test_settings_defaults_and_overrides(tmp_path: Path) -> None:
     s = Settings.from_env({"HOME": str(tmp_path)})
     assert s.cache_dir == Path.home() / ".cache" / "dapr-chaos" or s.cache_dir.name == "dapr-chaos"
-    s = Settings.from_env({"DAPR_CHAOS_CACHE": str(tmp_path / "c"), "DAPR_CHAOS_DAPRD": "/x/daprd",
-                           "DAPR_CHAOS_NO_BUILD": "1", "DAPR_CHAOS_KEEP": "yes"})
+    s = Settings.from_env(
+        {
+            "DAPR_CHAOS_CACHE": str(tmp_path / "c"),
+            "DAPR_CHAOS_DAPRD": "/x/daprd",
+            "DAPR_CHAOS_NO_BUILD": "1",
+            "DAPR_CHAOS_KEEP": "yes",
+        }
+    )
     assert s.cache_dir == tmp_path / "c"
     assert s.binary_overrides == {"daprd": Path("/x/daprd")}
     assert not s.allow_build and s.keep_run_dirs
@@ -22,12 +28,15 @@ def test_settings_reject_a_non_boolean_flag() -> None:
         Settings.from_env({"DAPR_CHAOS_KEEP": "maybe"})
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"app_id": "Bad_Id"}, "app id 'Bad_Id' is invalid"),
-    ({"log_level": "loud"}, "log level 'loud' is invalid"),
-    ({"ready_timeout": 0}, "ready timeout must be > 0"),
-    ({"stop_grace": -1}, "stop grace must be >= 0"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"app_id": "Bad_Id"}, "app id 'Bad_Id' is invalid"),
+        ({"log_level": "loud"}, "log level 'loud' is invalid"),
+        ({"ready_timeout": 0}, "ready timeout must be > 0"),
+        ({"stop_grace": -1}, "stop grace must be >= 0"),
+    ],
+)
 def test_stack_config_rejects_bad_values(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         StackConfig(**kwargs)  # type: ignore[arg-type]

@@ -27,8 +27,12 @@ def hello(ctx, name):
 if __name__ == "__main__":
     wfr.start()
     client = wf.DaprWorkflowClient()
-    instance = client.schedule_new_workflow(workflow=hello, input=sys.argv[1] if len(sys.argv) > 1 else "world")
+    instance = client.schedule_new_workflow(
+        workflow=hello, input=sys.argv[1] if len(sys.argv) > 1 else "world"
+    )
     state = client.wait_for_workflow_completion(instance, timeout_in_seconds=60)
     wfr.shutdown()
     print("RESULT", state.runtime_status.name, state.serialized_output, flush=True)
-    sys.exit(0 if state.runtime_status.name == "COMPLETED" and "Hello" in state.serialized_output else 3)
+    sys.exit(
+        0 if state.runtime_status.name == "COMPLETED" and "Hello" in state.serialized_output else 3
+    )

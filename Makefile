@@ -1,0 +1,39 @@
+# `make demo` and `make test` each do ALL set-up on a fresh machine: a virtualenv in .venv,
+# the Python packages, and the pinned binaries (built once from Go modules, then cached in
+# ~/.cache/dapr-chaos). Nothing else needs installing by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint provision doctor bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+provision: $(STAMP)
+	$(BIN)/dapr-chaos provision
+
+doctor: $(STAMP)
+	$(BIN)/dapr-chaos doctor
+
+demo: provision
+	$(BIN)/dapr-chaos demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check harness scenarios tests bench conftest.py
+	$(BIN)/mypy
+
+test: provision lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: provision
+	$(BIN)/python bench/startup.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,137 @@
+"""The dapr-chaos command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.stack.registry import registry_dir
+from tests.integration.leftovers import child_processes
+
+ROOT = Path(__file__).resolve().parents[2]
+HELLO = ROOT / "tests" / "integration" / "apps" / "hello_workflow.py"
+
+
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def my_runs() -> set[str]:
+    return {p.name for p in registry_dir().glob("*.json")}
+
+
+def test_exec_runs_an_unchanged_third_party_workflow_script() -> None:
+    before = my_runs()
+    result = cli("exec", "--", sys.executable, str(HELLO), "chaos")
+    assert result.returncode == 0, result.stderr
+    assert 'RESULT COMPLETED ["Hello chaos", "Hello CHAOS"]' in result.stdout
+    assert my_runs() <= before
+
+
+def test_exec_gives_the_app_the_dapr_environment() -> None:
+    script = (
+        "import os; print(' '.join(f'{k}={os.environ.get(k)}' for k in "
+        "['DAPR_GRPC_PORT','DAPR_HTTP_PORT','DAPR_GRPC_ENDPOINT','APP_PORT']));"
+        "assert os.environ['DAPR_API_TOKEN']"
+    )
+    result = cli("exec", "--base-port", "31000", "--", sys.executable, "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "DAPR_GRPC_PORT=31010 DAPR_HTTP_PORT=31011 DAPR_GRPC_ENDPOINT=127.0.0.1:31010 "
+        "APP_PORT=31015"
+    ) in result.stdout
+
+
+def test_exec_propagates_a_failing_exit_status() -> None:
+    result = cli("exec", "--", sys.executable, "-c", "import sys; sys.exit(7)")
+    assert result.returncode == 7
+
+
+def test_exec_of_a_missing_program_is_a_clear_error() -> None:
+    result = cli("exec", "--", "/nonexistent/app")
+    assert result.returncode == 2
+    assert "cannot run '/nonexistent/app'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["exec", "--ready-timeout", "-1", "--", "true"], "must be > 0 seconds"),
+        (["exec", "--ready-timeout", "soon", "--", "true"], "is not a number of seconds"),
+        (["exec", "--base-port", "80", "--", "true"], "base port must be in 1024..65503"),
+        (["exec", "--log-level", "loud", "--", "true"], "invalid choice: 'loud'"),
+        (["exec", "--app-id", "Bad_Id", "--", "true"], "app id 'Bad_Id' is invalid"),
+        (["exec"], "no command given"),
+        (["demo", "--orders", "0"], "must be a positive integer"),
+        (["provision", "--only", "nginx"], "invalid choice: 'nginx'"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_options_exit_2_with_a_reason(args: list[str], message: str) -> None:
+    before = set(child_processes())
+    result = cli(*args)
+    assert result.returncode == 2, result
+    assert message in result.stderr
+    assert set(child_processes()) <= before
+
+
+def test_a_missing_binary_exits_2_and_starts_nothing(tmp_path: Path) -> None:
+    env = dict(os.environ, DAPR_CHAOS_DAPRD=str(tmp_path / "daprd"))
+    result = cli("exec", "--", "true", env=env)
+    assert result.returncode == 2
+    assert f"daprd not found at {tmp_path / 'daprd'} (from DAPR_CHAOS_DAPRD)" in result.stderr
+    assert result.stderr.count("\n") == 1  # one line, no traceback
+
+
+def test_ctrl_c_tears_everything_down() -> None:
+    before = my_runs()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "exec", "--", "sleep", "60"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    new: set[str] = set()
+    while time.monotonic() < deadline and not new:
+        new = my_runs() - before
+        time.sleep(0.1)
+    assert new, "the stack never registered"
+    time.sleep(2.5)  # let it reach the command
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert my_runs() - before == set()
+    assert "interrupted; stack stopped" in err
+
+
+def test_doctor_lists_every_binary_with_its_version() -> None:
+    result = cli("doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("valkey-server", "daprd", "placement", "scheduler", "toxiproxy-server"):
+        assert name in result.stdout
+    assert "1.18.3" in result.stdout and "2.12.0" in result.stdout
+
+
+def test_provision_reuses_the_cache_without_building() -> None:
+    env = dict(os.environ, DAPR_CHAOS_NO_BUILD="1")  # a build would be an error
+    result = cli("provision", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "(cache)" in result.stdout or "~/.dapr/bin" in result.stdout
+    assert "building" not in result.stderr

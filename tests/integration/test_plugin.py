@@ -1,0 +1,61 @@
+"""The pytest plugin, driven the way users drive it (pytester, in a subprocess)."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import Settings
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def _real_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pytester points HOME at a temp dir; without this the inner run would find no cached
+    # binaries under ~/.cache and rebuild Dapr from scratch.
+    monkeypatch.setenv("DAPR_CHAOS_CACHE", str(Settings.from_env().cache_dir))
+
+
+def test_dapr_stack_and_orders_fixtures_in_a_user_suite(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_user="""
+        from harness import Stack, Orders
+
+        def test_one(dapr_stack: Stack, orders: Orders):
+            oid = orders.submit()
+            status = orders.wait_terminal([oid])[oid]
+            assert status.runtime_status == "COMPLETED", status
+            assert oid.startswith("test-one-")
+
+        def test_two_shares_the_stack(dapr_stack: Stack, orders: Orders):
+            assert dapr_stack.metadata()["workflows"]["connectedWorkers"] >= 1
+            assert orders.prefix.startswith("test-two-shares-the-stac-")
+    """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=2)
+
+
+def test_bad_plugin_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest_subprocess("--dapr-chaos-ready-timeout=-5")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--dapr-chaos-ready-timeout*must be > 0 seconds*"])
+
+
+def test_a_stack_that_cannot_start_fails_the_test_with_the_reason(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile("def test_x(dapr_stack): pass")
+    result = pytester.runpytest_subprocess("--dapr-chaos-app=sh -c 'echo broken app >&2; exit 9'")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*could not start the stack: app exited with status 9*", "*broken app*"]
+    )
+
+
+def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_x(dapr_stack): pass")
+    result = pytester.runpytest_subprocess("-p", "no:dapr_chaos")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'dapr_stack' not found*"])
