@@ -45,3 +45,8 @@ class StackError(HarnessError):
 
 class WorkloadError(HarnessError):
     """The system under test answered in a way the workload cannot interpret."""
+
+
+class FaultError(HarnessError):
+    """A fault could not act: its target is not running, its link has no proxy, or the
+    injection itself failed. A fault that did nothing is an error, never a pass."""

@@ -8,6 +8,8 @@ Fixtures:
 ``orders``      (function) an :class:`~harness.Orders` bound to that stack, whose order
                 ids carry a prefix unique to the test: tests share the stack but never
                 see each other's orders.
+``chaos``       (function) a :class:`~harness.Chaos` on that stack: inject faults, arm
+                failpoints, ``chaos.assert_ok(orders)``; healed and disarmed afterwards.
 
 Options (also settable in ini as ``dapr_chaos_<name>``): ``--dapr-chaos-base-port``,
 ``--dapr-chaos-log-level``, ``--dapr-chaos-ready-timeout``, ``--dapr-chaos-keep``,
@@ -24,6 +26,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.chaos import Chaos
 from harness.errors import HarnessError
 from harness.settings import Settings
 from harness.stack.registry import reap_orphans
@@ -136,6 +139,18 @@ def test_prefix(nodeid: str) -> str:
     name = re.sub(r"[^A-Za-z0-9]+", "-", nodeid.rsplit("::", 1)[-1]).strip("-")[:24] or "t"
     digest = hashlib.sha1(nodeid.encode()).hexdigest()[:6]
     return f"{name}-{digest}-"
+
+
+@pytest.fixture
+def chaos(dapr_stack: Stack) -> Iterator[Chaos]:
+    """Faults, failpoints and checks for this test; the stack is healed and every
+    failpoint disarmed afterwards, so the next test starts from a healthy stack."""
+    dapr_stack.failpoints.clear() if dapr_stack.failpoints else None
+    session = Chaos(dapr_stack)
+    try:
+        yield session
+    finally:
+        session.reset()
 
 
 @pytest.fixture

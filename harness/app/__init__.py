@@ -2,13 +2,15 @@
 
 Stable and small::
 
-    from harness.app import effect, recorded_activity
+    from harness.app import effect, failpoint, idempotency_key, recorded_activity
 
     @wfr.activity(name="charge_payment")
     @recorded_activity
     def charge_payment(ctx, order):
+        failpoint("charge_payment.before_effect")
         if store.charge_once(key=idempotency_key(), ...):   # your idempotent effect
             effect("payment.charged", order["orderId"], amount=order["totalAmount"])
+        failpoint("charge_payment.after_effect")   # effect committed, result not returned
 
 ``recorded_activity`` records one *invocation* per call of the activity (at-least-once:
 re-executions are allowed and counted). ``effect`` records one *applied business effect*
@@ -18,6 +20,12 @@ re-executions are allowed and counted). ``effect`` records one *applied business
 
 from __future__ import annotations
 
+from harness.app._failpoints import (
+    FailpointError as FailpointError,
+)
+from harness.app._failpoints import (
+    failpoint as failpoint,
+)
 from harness.app._ledger import (
     ActivityScope as ActivityScope,
 )
@@ -34,4 +42,12 @@ from harness.app._ledger import (
     recorded_activity as recorded_activity,
 )
 
-__all__ = ["ActivityScope", "current_scope", "effect", "idempotency_key", "recorded_activity"]
+__all__ = [
+    "ActivityScope",
+    "FailpointError",
+    "current_scope",
+    "effect",
+    "failpoint",
+    "idempotency_key",
+    "recorded_activity",
+]

@@ -7,8 +7,10 @@ kernel's page cache). Records:
 
 ``{"type": "invocation", "ts", "pid", "activity", "workflow_id", "task_execution_id",
 "task_id"}``
+``{"type": "invocation_end", ..., "outcome": "ok" | "error"}`` (absent after a crash)
 ``{"type": "effect", "ts", "pid", "kind", "subject", "workflow_id", "task_execution_id",
 "activity", "details"}``
+``{"type": "failpoint", "ts", "pid", "name", "hit", "fired", "action", ...}``
 
 ``ts`` is wall-clock seconds (float) so records line up with the harness's timeline.
 """
@@ -80,6 +82,11 @@ def _ledger_fd() -> int | None:
         return _fd
 
 
+def append_record(record: dict[str, Any]) -> None:
+    """Append one record to the ledger (no-op outside the harness)."""
+    _append(record)
+
+
 def _append(record: dict[str, Any]) -> None:
     fd = _ledger_fd()
     if fd is None:
@@ -140,9 +147,23 @@ def recorded_activity(fn: F) -> F:
             }
         )
         token = _scope.set(scope)
+        outcome = "error"
         try:
-            return fn(ctx, *args, **kwargs)
+            result = fn(ctx, *args, **kwargs)
+            outcome = "ok"
+            return result
         finally:
             _scope.reset(token)
+            # A crash never gets here: an invocation without an end record is "info"
+            # (outcome unknown), which is how checks tell a crash from a clean return.
+            _append({
+                "type": "invocation_end",
+                "ts": time.time(),
+                "pid": os.getpid(),
+                "activity": name,
+                "workflow_id": scope.workflow_id,
+                "task_execution_id": scope.task_execution_id,
+                "outcome": outcome,
+            })
 
     return wrapper  # type: ignore[return-value]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.checks.result import CheckResult, Verdict
+from harness.record.history import History
 from harness.workload.orders import Order, OrderStatus
 
 APPROVED = "Approved"
@@ -80,3 +81,11 @@ def conservation(
 
 def business_state_from(raw: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     return {k: {kk: int(vv) for kk, vv in v.items()} for k, v in raw.items()}
+
+
+def conservation_of(history: History) -> CheckResult:
+    """:func:`conservation` over a run's history (UNKNOWN without a business state)."""
+    if history.business_state is None:
+        return CheckResult("conservation", Verdict.UNKNOWN, "no business state was captured")
+    done = {k: v for k, v in history.statuses.items() if v is not None}
+    return conservation(history.accepted, done, history.business_state)

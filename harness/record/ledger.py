@@ -39,6 +39,20 @@ class Invocation:
     pid: int
 
 
+@dataclass(frozen=True)
+class FailpointHit:
+    """One hit of an armed failpoint; ``fired`` says whether its action ran."""
+
+    name: str
+    hit: int
+    fired: bool
+    action: str | None
+    ts: float
+    pid: int
+    workflow_id: str | None
+    activity: str | None
+
+
 @dataclass
 class Ledger:
     """A parsed ledger, optionally restricted to instance ids starting with ``prefix``."""
@@ -46,11 +60,16 @@ class Ledger:
     effects: list[Effect]
     invocations: list[Invocation]
     torn: int = 0
+    failpoints: list[FailpointHit] = field(default_factory=list)
+    # (workflow id, activity, task_execution_id, pid) → invocations that returned or raised
+    ended: Counter[tuple[str, str, str, int]] = field(default_factory=Counter)
 
     @classmethod
     def read(cls, path: Path, *, prefix: str = "") -> Ledger:
         effects: list[Effect] = []
         invocations: list[Invocation] = []
+        failpoints: list[FailpointHit] = []
+        ended: Counter[tuple[str, str, str, int]] = Counter()
         torn = 0
         if not path.exists():
             return cls([], [], 0)
@@ -90,7 +109,22 @@ class Ledger:
                             rec["pid"],
                         )
                     )
-        return cls(effects, invocations, torn)
+                elif rec.get("type") == "invocation_end":
+                    ended[(wf, rec["activity"], rec["task_execution_id"], rec["pid"])] += 1
+                elif rec.get("type") == "failpoint":
+                    failpoints.append(
+                        FailpointHit(
+                            rec["name"],
+                            rec["hit"],
+                            bool(rec["fired"]),
+                            rec.get("action"),
+                            rec["ts"],
+                            rec["pid"],
+                            rec.get("workflow_id"),
+                            rec.get("activity"),
+                        )
+                    )
+        return cls(effects, invocations, torn, failpoints, ended)
 
     def effect_counts(self) -> Counter[tuple[str, str]]:
         """How many times each (kind, subject) was applied."""
@@ -109,3 +143,20 @@ class Ledger:
             if n > 1:
                 extra[(wf, activity)] += n - 1
         return extra
+
+    def unfinished(self) -> list[Invocation]:
+        """Invocations with no end record: the process died inside the activity, so their
+        effects may or may not have happened (Jepsen's "info")."""
+        budget = Counter(self.ended)
+        open_calls = []
+        for inv in self.invocations:
+            key = (inv.workflow_id, inv.activity, inv.task_execution_id, inv.pid)
+            if budget[key] > 0:
+                budget[key] -= 1
+            else:
+                open_calls.append(inv)
+        return open_calls
+
+    def fired(self, name: str | None = None) -> list[FailpointHit]:
+        """Failpoint hits whose action ran (of ``name``, or all)."""
+        return [f for f in self.failpoints if f.fired and (name is None or f.name == name)]

@@ -13,6 +13,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.faults.toxiproxy import ToxiproxyClient
 from harness.runtime.provision import Binaries
 from harness.stack import readiness
 from harness.stack.ports import HOST, PortBlock
@@ -88,6 +89,37 @@ class Member:
         self.process.stop()
         self.process.start()
         return self.wait_ready(timeout)
+
+
+class Toxiproxy(Member):
+    """toxiproxy-server: one proxy per link, created right after it answers."""
+
+    def __init__(self, bins: Binaries, topo: Topology, run_dir: Path) -> None:
+        self._port = topo.ports["toxiproxy"]
+        argv = [str(bins.toxiproxy.path), "-host", HOST, "-port", str(self._port)]
+        super().__init__(
+            "toxiproxy",
+            ManagedProcess("toxiproxy", argv, log_path=run_dir / "logs" / "toxiproxy.log"),
+        )
+        self._topo = topo
+
+    @property
+    def client(self) -> ToxiproxyClient:
+        return ToxiproxyClient(self._port)
+
+    def wait_ready(self, timeout: float) -> float:
+        waited = readiness.wait_for(
+            "GET /version -> 200",
+            lambda: readiness.http_status(self._port, "/version")[0] == 200,
+            process=self.process,
+            timeout=timeout,
+        )
+        existing = self.client.proxies()
+        for name in sorted(self._topo.proxied):
+            link = self._topo.link(name)
+            if name not in existing:  # a restarted toxiproxy has lost its proxies
+                self.client.create_proxy(name, f"{HOST}:{link.listen}", f"{HOST}:{link.upstream}")
+        return waited
 
 
 class Valkey(Member):

@@ -24,10 +24,14 @@ from types import TracebackType
 from typing import Any
 
 from harness.errors import ConfigError, StackError
+from harness.faults.failpoints import Failpoints
+from harness.faults.toxiproxy import ToxiproxyClient
 from harness.runtime.provision import Binaries, provision_stack
 from harness.settings import Settings
+from harness.stack import readiness
 from harness.stack.components import DEFAULT_TEMPLATES, render_components
 from harness.stack.members import (
+    LINKS,
     App,
     Daprd,
     Member,
@@ -35,6 +39,7 @@ from harness.stack.members import (
     Scheduler,
     Secrets,
     Topology,
+    Toxiproxy,
     Valkey,
 )
 from harness.stack.ports import HOST, PortBlock, reserve_block
@@ -89,6 +94,8 @@ class StackConfig:
     ``app=None`` starts no app (``dapr-chaos exec`` runs its command itself).
     ``base_port=None`` picks a free port block; an explicit one must be entirely free.
     ``keep_run_dir=None`` follows the settings (``DAPR_CHAOS_KEEP``).
+    ``proxies=True`` puts a Toxiproxy proxy on every link (app→daprd, daprd→Valkey,
+    daprd→placement, daprd→scheduler) so network faults can be injected.
     """
 
     app: AppSpec | None = field(default_factory=reference_app)
@@ -99,6 +106,7 @@ class StackConfig:
     stop_grace: float = 3.0
     keep_run_dir: bool | None = None
     components: Path = DEFAULT_TEMPLATES
+    proxies: bool = True
 
     def __post_init__(self) -> None:
         if not _APP_ID.match(self.app_id):
@@ -140,6 +148,7 @@ class Stack:
         self.timings: dict[str, float] = {}
         self._secrets = Secrets(secrets.token_urlsafe(24), secrets.token_urlsafe(24))
         self.topology: Topology | None = None
+        self.failpoints: Failpoints | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -177,7 +186,9 @@ class Stack:
     def _start(self, binaries: Binaries) -> None:
         cfg = self.config
         self._ports = reserve_block(cfg.base_port)
-        self.topology = Topology(self._ports)
+        self.topology = Topology(
+            self._ports, frozenset(LINKS) if cfg.proxies else frozenset()
+        )
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
         self.settings.run_root.mkdir(parents=True, exist_ok=True)
         self.run_dir = self.settings.run_root / f"dapr-chaos-{run_id}"
@@ -185,6 +196,8 @@ class Stack:
         keep = self.settings.keep_run_dirs if cfg.keep_run_dir is None else cfg.keep_run_dir
         self._record = RunRecord(run_id=run_id, run_dir=str(self.run_dir), keep_run_dir=keep)
         self._record.save()
+        self.failpoints = Failpoints(self.run_dir / "failpoints")
+        self.failpoints.clear()
         components = render_components(
             cfg.components,
             self.run_dir / "components",
@@ -197,6 +210,10 @@ class Stack:
         log.debug("rendered %s", components)
 
         t = time.monotonic()
+        if cfg.proxies:
+            proxy = Toxiproxy(binaries, self.topology, self.run_dir)
+            self._launch(proxy)
+            self.timings["toxiproxy"] = proxy.wait_ready(cfg.ready_timeout)
         backing: list[Member] = [
             Valkey(binaries, self.topology, self._secrets, self.run_dir),
             Placement(binaries, self.topology, self.run_dir, cfg.log_level),
@@ -246,7 +263,7 @@ class Stack:
         """Stop every member (app first), release the ports, remove the run directory
         unless kept. Safe to call more than once, and after a failed start."""
         errors: list[str] = []
-        for name in ("app", "daprd", "scheduler", "placement", "valkey"):
+        for name in ("app", "daprd", "scheduler", "placement", "valkey", "toxiproxy"):
             member = self.members.get(name)
             if member is None:
                 continue
@@ -347,6 +364,7 @@ class Stack:
                 "DAPR_CHAOS_RUN_DIR": str(self.run_dir),
                 "DAPR_CHAOS_LEDGER": str(self.ledger_path),
                 "DAPR_CHAOS_VALKEY_URL": self.valkey_url,
+            "DAPR_CHAOS_FAILPOINTS": str(self.run_dir / "failpoints"),
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -382,6 +400,59 @@ class Stack:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, 9)
                 proc.wait()
+
+    @property
+    def toxiproxy(self) -> ToxiproxyClient:
+        member = self.members.get("toxiproxy")
+        if not isinstance(member, Toxiproxy):
+            raise StackError("this stack has no toxiproxy (started with proxies=False)")
+        return member.client
+
+    def member(self, name: str) -> Member:
+        member = self.members.get(name)
+        if member is None:
+            raise StackError(
+                f"no stack member named {name!r}; members: " + ", ".join(self.members)
+            )
+        return member
+
+    def restart_member(self, name: str, *, timeout: float | None = None) -> float:
+        """Stop (if running) and start ``name`` again on the same ports and data; returns
+        the seconds it took to be ready again."""
+        member = self.member(name)
+        member.process.stop(self.config.stop_grace)
+        return self.start_member(name, timeout=timeout)
+
+    def start_member(self, name: str, *, timeout: float | None = None) -> float:
+        """Start a member that is down (killed or exited) and wait until it is ready."""
+        member = self.member(name)
+        if member.process.running():
+            raise StackError(f"{name} is already running (pid {member.process.pid})")
+        member.process.stop(0)  # reap what is left of the old process group
+        assert self._record is not None
+        member.process.start()
+        self._record.add_group(name, member.process.pgid, member.process.start_time)
+        return member.wait_ready(timeout or self.config.ready_timeout)
+
+    def wait_workflow_ready(self, timeout: float) -> float:
+        """Wait until daprd's actor runtime is connected to placement and at least one
+        workflow worker is connected; returns the seconds waited."""
+        daprd = self.daprd
+        started = time.monotonic()
+        readiness.wait_for(
+            "actor runtime RUNNING with placement connected",
+            lambda: readiness.actors_ready(daprd.metadata()),
+            process=daprd.process, timeout=timeout,
+            detail=lambda: str((daprd.metadata() or {}).get("actorRuntime")),
+        )
+        readiness.wait_for(
+            "workflows.connectedWorkers >= 1",
+            lambda: readiness.workflow_workers(daprd.metadata()) >= 1,
+            process=self.members["app"].process if "app" in self.members else None,
+            timeout=max(0.5, timeout - (time.monotonic() - started)),
+            detail=lambda: str((daprd.metadata() or {}).get("workflows")),
+        )
+        return time.monotonic() - started
 
     def restart_app(self, spec: AppSpec | None = None) -> float:
         """Restart the app (optionally as a different command); returns the ready time."""

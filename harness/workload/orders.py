@@ -153,7 +153,12 @@ class Orders:
         self.prefix = prefix or f"t{uuid.uuid4().hex[:10]}-"
         self.rng = random.Random(seed)
         self._counter = itertools.count(1)
+        self._lock = threading.Lock()
         self.submitted: list[str] = []
+        # Jepsen's ok / fail / info: 202 seen; a definite refusal; no answer (unknown).
+        self.accepted: dict[str, Order] = {}
+        self.refused: dict[str, str] = {}
+        self.uncertain: dict[str, Order] = {}
 
     def make(
         self,
@@ -176,10 +181,32 @@ class Orders:
         )
 
     def submit(self, order: Order | None = None, **kwargs: Any) -> str:
+        """Submit and insist on 202 (WorkloadError otherwise)."""
         order = order or self.make(**kwargs)
         instance = self.api.submit(order)
-        self.submitted.append(instance)
+        with self._lock:
+            self.submitted.append(instance)
+            self.accepted[instance] = order
         return instance
+
+    def try_submit(self, order: Order | None = None, **kwargs: Any) -> str | None:
+        """Submit under faults: returns the id if accepted, None otherwise. A refusal is
+        recorded in ``refused``; no answer at all (the order may or may not exist) in
+        ``uncertain``."""
+        order = order or self.make(**kwargs)
+        try:
+            resp = self.api.request("POST", "/orders", order.as_json())
+        except WorkloadError:
+            with self._lock:
+                self.uncertain[order.order_id] = order
+            return None
+        with self._lock:
+            if resp.status == 202:
+                self.submitted.append(order.order_id)
+                self.accepted[order.order_id] = order
+                return order.order_id
+            self.refused[order.order_id] = f"{resp.status}: {resp.body}"
+        return None
 
     def submit_many(self, count: int, **kwargs: Any) -> list[str]:
         return [self.submit(**kwargs) for _ in range(count)]

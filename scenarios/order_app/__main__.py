@@ -3,7 +3,8 @@
 Reads what ``dapr run`` (or dapr-chaos) provides: DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT,
 DAPR_API_TOKEN, APP_PORT, and the business store URL DAPR_CHAOS_VALKEY_URL.
 ORDER_APP_VARIANT selects a deliberately broken variant for checker tests:
-``payment-not-idempotent`` charges on every activity execution.
+``payment-not-idempotent`` charges on every activity execution; ``loses-orders`` answers
+202 before scheduling and schedules from an in-memory queue (a crash loses orders).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from scenarios.order_app import workflow
 from scenarios.order_app.api import OrderAPI
 from scenarios.order_app.store import DEFAULT_CATALOG, OrderStore
 
-VARIANTS = ("correct", "payment-not-idempotent")
+VARIANTS = ("correct", "payment-not-idempotent", "loses-orders")
 
 
 def _required(name: str) -> str:
@@ -45,7 +46,9 @@ def main() -> None:
     workflow.register(runtime)
     runtime.start()
     client = DaprWorkflowClient(host=host, port=port)
-    api = OrderAPI(int(_required("APP_PORT")), client, store)
+    api = OrderAPI(
+        int(_required("APP_PORT")), client, store, schedule_later=variant == "loses-orders"
+    )
 
     stopping = threading.Event()
 

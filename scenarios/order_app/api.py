@@ -11,8 +11,11 @@
 from __future__ import annotations
 
 import json
+import queue
 import re
 import socket
+import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -72,12 +75,32 @@ def parse_order(body: bytes) -> dict[str, Any]:
 
 
 class OrderAPI(ThreadingHTTPServer):
+    """``schedule_later`` is the deliberately broken "loses-orders" variant: it answers
+    202 before the workflow is scheduled and schedules from an in-memory queue, so a crash
+    loses orders the client was told were accepted."""
+
     daemon_threads = True
 
-    def __init__(self, port: int, client: DaprWorkflowClient, store: OrderStore) -> None:
+    def __init__(
+        self, port: int, client: DaprWorkflowClient, store: OrderStore, *,
+        schedule_later: bool = False,
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.client = client
         self.store = store
+        self.backlog: queue.Queue[dict[str, Any]] | None = None
+        if schedule_later:
+            self.backlog = queue.Queue()
+            threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.backlog is not None
+        while True:
+            order = self.backlog.get()
+            time.sleep(1.0)  # "batching": the window in which a crash loses the order
+            self.client.schedule_new_workflow(
+                WORKFLOW_NAME, input=order, instance_id=order["orderId"]
+            )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -123,9 +146,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(409, {"error": f"order {order['orderId']} already exists"})
             return
         try:
-            self.server.client.schedule_new_workflow(
-                WORKFLOW_NAME, input=order, instance_id=order["orderId"]
-            )
+            if self.server.backlog is not None:
+                self.server.backlog.put(order)
+            else:
+                self.server.client.schedule_new_workflow(
+                    WORKFLOW_NAME, input=order, instance_id=order["orderId"]
+                )
         except grpc.RpcError as exc:
             details = str(exc.details() or "") if hasattr(exc, "details") else str(exc)
             self.server.store.release_order(order["orderId"])

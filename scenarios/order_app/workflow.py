@@ -19,7 +19,7 @@ from dapr.ext.workflow import (
     WorkflowRuntime,
 )
 
-from harness.app import effect, idempotency_key, recorded_activity
+from harness.app import effect, failpoint, idempotency_key, recorded_activity
 from scenarios.order_app.store import OrderStore
 
 WORKFLOW_NAME = "order_processing"
@@ -55,19 +55,25 @@ def cents(amount: float) -> int:
 
 @recorded_activity
 def check_inventory(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
-    return store().in_stock(order["productId"], int(order["quantity"]))
+    failpoint("check_inventory.before_effect")
+    available = store().in_stock(order["productId"], int(order["quantity"]))
+    failpoint("check_inventory.after_effect")
+    return available
 
 
 @recorded_activity
 def charge_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
     amount = cents(order["totalAmount"])
+    failpoint("charge_payment.before_effect")
     if store().charge(idempotency_key(), order["orderId"], amount):
         effect("payment.charged", order["orderId"], cents=amount)
+    failpoint("charge_payment.after_effect")
     return amount
 
 
 @recorded_activity
 def reserve_stock(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
+    failpoint("reserve_stock.before_effect")
     applied, reserved = store().reserve(
         idempotency_key(), order["orderId"], order["productId"], int(order["quantity"])
     )
@@ -78,21 +84,26 @@ def reserve_stock(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
             product=order["productId"],
             quantity=int(order["quantity"]),
         )
+    failpoint("reserve_stock.after_effect")
     return reserved
 
 
 @recorded_activity
 def refund_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
     amount = cents(order["totalAmount"])
+    failpoint("refund_payment.before_effect")
     if store().refund(idempotency_key(), order["orderId"], amount):
         effect("payment.refunded", order["orderId"], cents=amount)
+    failpoint("refund_payment.after_effect")
     return amount
 
 
 @recorded_activity
 def notify_customer(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
+    failpoint("notify_customer.before_effect")
     if store().notify(idempotency_key(), order["orderId"]):
         effect("customer.notified", order["orderId"], customer=order["customerId"])
+    failpoint("notify_customer.after_effect")
     return True
 
 

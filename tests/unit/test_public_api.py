@@ -26,6 +26,8 @@ def test_no_private_names_leak() -> None:
 def test_app_side_api() -> None:
     assert set(harness.app.__all__) == {
         "ActivityScope",
+        "FailpointError",
+        "failpoint",
         "current_scope",
         "effect",
         "idempotency_key",

@@ -1,0 +1,130 @@
+"""Failpoints: named places in app code where the harness can make something happen.
+
+``failpoint("payment.after_effect")`` does nothing unless the harness armed that name.
+Arming lives in ``$DAPR_CHAOS_FAILPOINTS/armed.json`` (written by the harness, replaced
+atomically); the app re-reads it only when the file changes. Cost when the variable is
+unset: one environment lookup; when set but the name is unarmed: one ``stat`` (~1 µs).
+
+Hit and firing counts live in per-name append-only files in the same directory: a crash
+(or several app processes) never resets "fire on the Nth hit". Every hit of an armed
+failpoint is recorded in the ledger *before* its action runs, so a crash is on record.
+
+Actions: ``crash`` (SIGKILL itself: exit as if killed), ``pause`` (SIGSTOP itself for
+``seconds``: a helper in its process group sends SIGCONT), ``delay`` (sleep ``seconds``),
+``raise`` (raise :class:`FailpointError` in the calling code), ``trace`` (record only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.app._ledger import append_record, current_scope
+
+FAILPOINTS_ENV = "DAPR_CHAOS_FAILPOINTS"
+ARMED_FILE = "armed.json"
+ACTIONS = ("crash", "pause", "delay", "raise", "trace")
+
+
+class FailpointError(RuntimeError):
+    """Raised at a failpoint armed with the ``raise`` action."""
+
+
+@dataclass(frozen=True)
+class _Armed:
+    action: str
+    nth: int
+    count: int | None
+    probability: float
+    seconds: float
+    seed: int
+
+
+_cache_lock = threading.Lock()
+_cache_key: tuple[int, int] | None = None
+_cache: dict[str, _Armed] = {}
+
+
+def _armed(directory: str) -> dict[str, _Armed]:
+    global _cache_key, _cache
+    try:
+        st = os.stat(os.path.join(directory, ARMED_FILE))
+    except FileNotFoundError:
+        return {}
+    key = (st.st_ino, st.st_mtime_ns)
+    if key == _cache_key:
+        return _cache
+    with _cache_lock:
+        try:
+            with open(os.path.join(directory, ARMED_FILE), encoding="utf-8") as handle:
+                raw: dict[str, dict[str, Any]] = json.load(handle)
+        except (OSError, ValueError):
+            return {}
+        _cache = {name: _Armed(**spec) for name, spec in raw.items()}
+        _cache_key = key
+        return _cache
+
+
+def _bump(path: Path) -> int:
+    """Append one byte; the resulting offset is this caller's unique 1-based count."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, b".")
+        return os.lseek(fd, 0, os.SEEK_CUR)
+    finally:
+        os.close(fd)
+
+
+def _chance(seed: int, name: str, hit: int) -> float:
+    # Deterministic per (seed, name, hit): the same arming replays the same decisions.
+    digest = hashlib.sha256(f"{seed}:{name}:{hit}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def failpoint(name: str) -> None:
+    """Mark a point in app code; act only if the harness armed ``name``."""
+    directory = os.environ.get(FAILPOINTS_ENV)
+    if not directory:
+        return
+    spec = _armed(directory).get(name)
+    if spec is None:
+        return
+    base = Path(directory) / name
+    hit = _bump(base.with_name(name + ".hits"))
+    fire = hit >= spec.nth and _chance(spec.seed, name, hit) < spec.probability
+    if fire and spec.count is not None:
+        fire = _bump(base.with_name(name + ".fired")) <= spec.count
+    scope = current_scope()
+    append_record({
+        "type": "failpoint",
+        "ts": time.time(),
+        "pid": os.getpid(),
+        "name": name,
+        "hit": hit,
+        "fired": fire,
+        "action": spec.action if fire else None,
+        "workflow_id": scope.workflow_id if scope else None,
+        "activity": scope.activity if scope else None,
+        "task_execution_id": scope.task_execution_id if scope else None,
+    })
+    if not fire:
+        return
+    if spec.action == "crash":
+        os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(10)  # SIGKILL is asynchronous; never run past the failpoint
+    elif spec.action == "pause":
+        # The resumer stays in our process group, so a stack teardown kills it too.
+        subprocess.Popen(["sh", "-c", f"sleep {spec.seconds}; kill -CONT {os.getpid()}"])
+        os.kill(os.getpid(), signal.SIGSTOP)
+    elif spec.action == "delay":
+        time.sleep(spec.seconds)
+    elif spec.action == "raise":
+        raise FailpointError(f"failpoint {name} raised (hit {hit})")

@@ -1,0 +1,298 @@
+"""Chaos on a running stack: inject faults, arm failpoints, heal, and verify.
+
+One ``Chaos`` per test (the pytest ``chaos`` fixture) on a shared stack. Faults go on a
+timeline; ``heal`` removes every active fault and starts whatever is down, then waits
+until workflows can run again; ``verify`` heals, waits until every accepted order is
+terminal (deadline in seconds), builds the run's history and runs the checks.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from harness.checks.verification import DEFAULT_CHECKS, Verification, run_checks
+from harness.errors import FaultError, HarnessError, StackError, WorkloadError
+from harness.faults import toxiproxy as tx
+from harness.faults.failpoints import Failpoint, Failpoints
+from harness.faults.fault import MEMBERS, Fault
+from harness.faults.network import LinkDown, LinkToxic
+from harness.faults.process import Kill, Pause, Restart, SoftRestart
+from harness.record.history import History
+from harness.record.instances import InstanceReader
+from harness.record.ledger import FailpointHit, Ledger
+from harness.record.timeline import FaultWindow, Timeline
+from harness.stack import readiness
+from harness.stack.stack import Stack
+from harness.workload.orders import Orders, OrderStatus
+
+log = logging.getLogger("harness.chaos")
+
+# Start order matters when several members are down: dependencies first.
+_START_ORDER = ("valkey", "placement", "scheduler", "daprd", "app")
+
+
+class Chaos:
+    """Fault injection and verification on ``stack``.
+
+    ``worker_grace``: seconds the heal phase waits for the app's workflow worker to
+    reconnect (the Python SDK backs off up to 15 s). ``restart_app_on_lost_worker``: if
+    it does not, restart the app (the finding is reported either way).
+    """
+
+    def __init__(self, stack: Stack, *, worker_grace: float = 30.0,
+                 restart_app_on_lost_worker: bool = False) -> None:
+        if stack.failpoints is None:
+            raise StackError("the stack is not started")
+        self.stack = stack
+        self.failpoints: Failpoints = stack.failpoints
+        self.timeline = Timeline()
+        self.worker_grace = worker_grace
+        self.restart_app_on_lost_worker = restart_app_on_lost_worker
+        self.worker_findings: list[str] = []
+        self._active: list[tuple[Fault, FaultWindow]] = []
+        self._timers: list[threading.Timer] = []
+        self._errors: list[BaseException] = []
+        self._lock = threading.RLock()
+        self.started = time.time()
+
+    # -- faults ----------------------------------------------------------------------
+
+    def inject(self, fault: Fault, *, duration: float | None = None) -> FaultWindow:
+        """Inject ``fault`` now; with ``duration`` (seconds) heal it after that long."""
+        if duration is not None and duration <= 0:
+            raise FaultError(f"fault duration must be > 0 seconds, got {duration}")
+        window = self.timeline.open(fault.kind, fault.target, fault.detail())
+        try:
+            fault.inject(self.stack)
+        except BaseException:
+            self.timeline.close(window)
+            raise
+        log.info("injected %s", window.describe())
+        if isinstance(fault, (Restart, SoftRestart)):
+            self.timeline.close(window)  # the restart itself was the fault
+            return window
+        with self._lock:
+            self._active.append((fault, window))
+        if duration is not None:
+            timer = threading.Timer(duration, self._heal_later, (fault, window))
+            timer.daemon = True
+            self._timers.append(timer)
+            timer.start()
+        return window
+
+    def _heal_later(self, fault: Fault, window: FaultWindow) -> None:
+        try:
+            self._heal_one(fault, window)
+        except BaseException as exc:  # surfaced at the next heal()/verify()
+            self._errors.append(exc)
+
+    def _heal_one(self, fault: Fault, window: FaultWindow) -> None:
+        with self._lock:
+            if (fault, window) not in self._active:
+                return
+            self._active.remove((fault, window))
+        if isinstance(fault, Kill):
+            if not self.stack.process(fault.target).running():
+                self.stack.start_member(fault.target)
+        else:
+            fault.heal(self.stack)
+        self.timeline.close(window)
+        log.info("healed %s", window.describe())
+
+    def kill(self, target: str, sig: int = signal.SIGKILL, *,
+             duration: float | None = None) -> FaultWindow:
+        """Kill a member's process group; it stays down until ``duration`` or heal()."""
+        return self.inject(Kill(target, sig), duration=duration)
+
+    def pause(self, target: str, seconds: float | None = None) -> FaultWindow:
+        """SIGSTOP a member, for ``seconds`` or until heal()."""
+        return self.inject(Pause(target), duration=seconds)
+
+    def restart(self, target: str) -> FaultWindow:
+        """Restart a member on the same ports with the same data (returns when ready)."""
+        return self.inject(Restart(target))
+
+    def soft_restart(self) -> FaultWindow:
+        """SIGHUP daprd: it restarts its runtime in-process."""
+        return self.inject(SoftRestart())
+
+    def toxic(self, link: str, toxic: tx.Toxic, *, duration: float | None = None) -> FaultWindow:
+        return self.inject(LinkToxic(link, toxic), duration=duration)
+
+    def latency(self, link: str, ms: int, *, jitter_ms: int = 0, stream: tx.Stream = "downstream",
+                toxicity: float = 1.0, duration: float | None = None) -> FaultWindow:
+        """Add ``ms`` (± ``jitter_ms``) milliseconds to every chunk on ``link``."""
+        return self.toxic(link, tx.latency(ms, jitter_ms, stream=stream, toxicity=toxicity),
+                          duration=duration)
+
+    def down(self, link: str, *, duration: float | None = None) -> FaultWindow:
+        """Take ``link`` down: connections close and new ones are refused."""
+        return self.inject(LinkDown(link), duration=duration)
+
+    def black_hole(self, link: str, *, close_after_ms: int = 0, stream: tx.Stream = "downstream",
+                   duration: float | None = None) -> FaultWindow:
+        """Stop all data on ``link`` (toxiproxy "timeout"); close after ``close_after_ms``."""
+        return self.toxic(link, tx.timeout(close_after_ms, stream=stream), duration=duration)
+
+    def reset_peer(self, link: str, *, after_ms: int = 0, stream: tx.Stream = "downstream",
+                   toxicity: float = 1.0, duration: float | None = None) -> FaultWindow:
+        """Reset connections on ``link`` with TCP RST after ``after_ms``."""
+        return self.toxic(link, tx.reset_peer(after_ms, stream=stream, toxicity=toxicity),
+                          duration=duration)
+
+    # -- failpoints ------------------------------------------------------------------
+
+    def arm(self, name: str, action: str = "crash", **options: Any) -> Failpoint:
+        """Arm failpoint ``name`` (see :class:`~harness.faults.failpoints.Failpoint`)."""
+        failpoint = Failpoint(name, action, **options)
+        self.failpoints.arm(failpoint)
+        self.timeline.mark("failpoint", f"armed {name}: {action}")
+        return failpoint
+
+    def disarm(self, name: str) -> None:
+        self.failpoints.disarm(name)
+
+    def ledger(self, prefix: str = "") -> Ledger:
+        return Ledger.read(self.stack.ledger_path, prefix=prefix)
+
+    def wait_for_hit(self, name: str, *, fired: bool = True, timeout: float = 30.0,
+                     prefix: str = "") -> FailpointHit:
+        """Wait until failpoint ``name`` is hit (and ``fired``, by default)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for hit in self.ledger(prefix).failpoints:
+                if hit.name == name and hit.ts >= self.started and (hit.fired or not fired):
+                    return hit
+            time.sleep(0.02)
+        raise FaultError(f"failpoint {name} was not {'fired' if fired else 'hit'} within "
+                         f"{timeout:.0f}s (is it armed, and does the workload reach it?)")
+
+    # -- heal --------------------------------------------------------------------------
+
+    def heal(self, *, timeout: float | None = None) -> float:
+        """Remove every active fault, start every member that is down, and wait until
+        workflows can run (the worker may take ``worker_grace`` s). Returns seconds."""
+        started = time.monotonic()
+        self.timeline.mark("phase", "heal")
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        with self._lock:
+            active = list(reversed(self._active))
+        for fault, window in active:
+            self._heal_one(fault, window)
+        for name in _START_ORDER:
+            member = self.stack.members.get(name)
+            if member is not None and not member.process.running():
+                self.timeline.mark("heal", f"starting {name} (it was down)")
+                self.stack.start_member(name, timeout=timeout)
+        self._wait_workers(timeout)
+        errors, self._errors = self._errors, []
+        if errors:
+            raise FaultError(f"healing a timed fault failed: {errors[0]}") from errors[0]
+        return time.monotonic() - started
+
+    def _wait_workers(self, timeout: float | None) -> None:
+        stack = self.stack
+        limit = timeout or stack.config.ready_timeout
+        readiness.wait_for("actor runtime RUNNING with placement connected",
+                           lambda: readiness.actors_ready(stack.daprd.metadata()),
+                           process=stack.daprd.process, timeout=limit)
+        if "app" not in stack.members:
+            return
+        try:
+            readiness.wait_for("a connected workflow worker",
+                               lambda: readiness.workflow_workers(stack.daprd.metadata()) >= 1,
+                               process=stack.process("app"), timeout=self.worker_grace)
+        except StackError as exc:
+            meta = stack.daprd.metadata() or {}
+            finding = (f"no workflow worker connected {self.worker_grace:.0f}s after healing "
+                       f"(app pid {stack.process('app').pid} running: "
+                       f"{stack.process('app').running()}; daprd workflows: "
+                       f"{meta.get('workflows')}); {exc.args[0].splitlines()[0]}")
+            self.worker_findings.append(finding)
+            self.timeline.mark("finding", finding)
+            if not self.restart_app_on_lost_worker:
+                return
+            self.timeline.mark("heal", "restarting the app: its worker never reconnected")
+            stack.restart_member("app")
+
+    # -- verify --------------------------------------------------------------------------
+
+    def observe(self, orders: Orders, *, deadline: float = 60.0) -> History:
+        """Wait (up to ``deadline`` s) until every accepted order is terminal, then
+        collect the history of this test's orders."""
+        self.timeline.mark("phase", "verify")
+        ids = list(orders.accepted) + list(orders.uncertain)
+        statuses: dict[str, OrderStatus | None] = {}
+        end = time.monotonic() + deadline
+        pending = list(ids)
+        while pending:
+            still = []
+            for order_id in pending:
+                try:
+                    status = orders.api.status(order_id)
+                except WorkloadError:
+                    status = None
+                statuses[order_id] = status
+                known_missing = status is None and order_id in orders.uncertain
+                if not known_missing and (status is None or not status.terminal):
+                    still.append(order_id)
+            pending = still
+            if not pending or time.monotonic() >= end:
+                break
+            time.sleep(0.1)
+        last_events: dict[str, str] = {}
+        if pending:
+            reader = InstanceReader(self.stack.ports["daprd_grpc"], self.stack.api_token)
+            try:
+                last_events = {oid: reader.last_event(oid) for oid in pending}
+            finally:
+                reader.close()
+        try:
+            business: dict[str, dict[str, int]] | None = orders.api.state()
+        except WorkloadError:
+            business = None
+        return History(
+            accepted=dict(orders.accepted),
+            statuses=statuses,
+            ledger=self.ledger(orders.prefix),
+            timeline=self.timeline,
+            uncertain=dict(orders.uncertain),
+            refused=dict(orders.refused),
+            business_state=business,
+            metadata=self.stack.daprd.metadata(),
+            last_events=last_events,
+            worker_findings=list(self.worker_findings),
+        )
+
+    def verify(self, orders: Orders, *, deadline: float = 60.0,
+               checks: Sequence[str] = DEFAULT_CHECKS, heal: bool = True) -> Verification:
+        """Heal (unless ``heal=False``), wait for the orders, run ``checks``."""
+        if heal:
+            self.heal()
+        return run_checks(self.observe(orders, deadline=deadline), checks)
+
+    def assert_ok(self, orders: Orders, **kwargs: Any) -> Verification:
+        """:meth:`verify`, raising AssertionError with the full report unless it passed."""
+        verification = self.verify(orders, **kwargs)
+        if not verification.passed:
+            raise AssertionError(verification.report())
+        return verification
+
+    def reset(self) -> None:
+        """Leave the stack as found: heal, disarm every failpoint, forget hit counts."""
+        try:
+            self.heal()
+        except HarnessError:
+            # One more attempt from scratch: restart members that are unhealthy.
+            for name in _START_ORDER:
+                if name in self.stack.members and name in MEMBERS:
+                    self.stack.restart_member(name)
+        finally:
+            self.failpoints.clear()

@@ -1,0 +1,93 @@
+"""Exactly-once business effects.
+
+Activities are at-least-once; effects must not be. Per (kind, subject) at most one
+applied effect: a second is a FAIL naming the order, both applications and the fault
+that preceded the second one. For every COMPLETED order the expected effects must each be
+there exactly once; a missing one is FAIL, or UNKNOWN when an invocation of that order
+died mid-activity (its effect may have been applied unrecorded). Re-executed activities
+are counted and reported: they are allowed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+from harness.checks.result import CheckResult, Verdict
+from harness.record.history import History
+from harness.record.ledger import Effect
+from harness.workload.orders import OrderStatus
+
+# (status, kinds observed for the order) -> (required kinds, forbidden kinds)
+Expectation = Callable[[OrderStatus, set[str]], tuple[set[str], set[str]]]
+
+APPROVED_EFFECTS = {"payment.charged", "stock.reserved", "customer.notified"}
+
+
+def reference_expectation(status: OrderStatus, observed: set[str]) -> tuple[set[str], set[str]]:
+    """The reference order app: approved orders are charged, reserved, notified; a rejected
+    order is charged nothing, or charged and refunded (out of stock at reservation)."""
+    if status.result == "Approved":
+        return APPROVED_EFFECTS, {"payment.refunded"}
+    if "payment.charged" in observed or "payment.refunded" in observed:
+        return {"payment.charged", "payment.refunded"}, {"stock.reserved", "customer.notified"}
+    return set(), {"stock.reserved", "customer.notified"}
+
+
+def _clock(ts: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts % 1 * 1000):03d}"
+
+
+def _cause(history: History, ts: float) -> str:
+    """The most recent fault or fired failpoint before ``ts``."""
+    window = history.timeline.preceding(ts)
+    fired = [f for f in history.ledger.fired() if f.ts <= ts]
+    last_fp = max(fired, key=lambda f: f.ts) if fired else None
+    if last_fp and (window is None or last_fp.ts >= window.start):
+        return (f"after failpoint {last_fp.name} fired ({last_fp.action}, hit {last_fp.hit}) "
+                f"at {_clock(last_fp.ts)}")
+    if window:
+        return f"after fault {window.describe()}"
+    return "with no fault before it"
+
+
+def exactly_once(history: History, expectation: Expectation = reference_expectation) -> CheckResult:
+    by_key: dict[tuple[str, str], list[Effect]] = defaultdict(list)
+    for effect in history.ledger.effects:
+        by_key[(effect.kind, effect.subject)].append(effect)
+    failures: list[str] = []
+    unknown: list[str] = []
+    for (kind, subject), applied in sorted(by_key.items()):
+        if len(applied) > 1:
+            second = sorted(applied, key=lambda e: e.ts)[1]
+            times = ", ".join(f"{_clock(e.ts)} by pid {e.pid} (task {e.task_execution_id})"
+                              for e in sorted(applied, key=lambda e: e.ts))
+            failures.append(f"order {subject}: {kind} applied {len(applied)} times: {times}; "
+                            f"the second {_cause(history, second.ts)}")
+    open_orders = {inv.workflow_id for inv in history.ledger.unfinished()}
+    for order_id, status in sorted(history.statuses.items()):
+        if status is None or status.runtime_status != "COMPLETED":
+            continue
+        observed = {kind for (kind, subject) in by_key if subject == order_id}
+        required, forbidden = expectation(status, observed)
+        for kind in sorted(required - observed):
+            line = f"order {order_id} ({status.result}): no {kind} effect recorded"
+            if order_id in open_orders:
+                unknown.append(line + " (an invocation died mid-activity: it may have "
+                               "been applied unrecorded)")
+            else:
+                failures.append(line)
+        for kind in sorted(observed & forbidden):
+            failures.append(f"order {order_id} ({status.result}): unexpected {kind} effect")
+    reexec = history.ledger.reexecutions()
+    extra = sum(reexec.values())
+    summary = (f"{len(history.ledger.effects)} effects for {len(history.statuses)} orders; "
+               f"{extra} activity re-execution(s) (allowed)")
+    if failures:
+        return CheckResult("exactly-once", Verdict.FAIL, f"{len(failures)} violation(s); "
+                           + summary, failures + unknown)
+    if unknown:
+        return CheckResult("exactly-once", Verdict.UNKNOWN, summary, unknown)
+    evidence = [f"{wf}: {act} re-executed {n}x" for (wf, act), n in sorted(reexec.items())]
+    return CheckResult("exactly-once", Verdict.PASS, summary, evidence)

@@ -1,0 +1,34 @@
+"""What every fault is: something injected into a stack and later healed.
+
+Faults are small frozen values; ``inject`` acts on a running stack and raises FaultError
+when it would hit nothing. ``heal`` undoes what can be undone (remove a toxic, resume a
+paused process); a killed process is brought back by the stack-wide heal.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from harness.stack.stack import Stack
+
+MEMBERS = ("app", "daprd", "placement", "scheduler", "valkey")
+LINK_NAMES = ("app->daprd", "daprd->valkey", "daprd->placement", "daprd->scheduler")
+
+
+class Fault(Protocol):
+    """A fault: ``kind`` (e.g. "kill", "latency") and ``target`` (member or link)."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def target(self) -> str: ...
+
+    def detail(self) -> str:
+        """Parameters worth showing next to kind and target (e.g. "500ms")."""
+        ...
+
+    def inject(self, stack: Stack) -> None: ...
+
+    def heal(self, stack: Stack) -> None: ...

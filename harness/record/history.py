@@ -1,0 +1,29 @@
+"""The history of one chaos run: the single input of every checker.
+
+What was attempted (orders accepted, refused, or with no answer), what was observed at
+the end (each order's final state, the business state, daprd metadata), what the app
+recorded (the ledger), and what the harness did (the timeline).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.record.ledger import Ledger
+from harness.record.timeline import Timeline
+from harness.workload.orders import Order, OrderStatus
+
+
+@dataclass
+class History:
+    accepted: dict[str, Order]
+    statuses: dict[str, OrderStatus | None]
+    ledger: Ledger
+    timeline: Timeline
+    uncertain: dict[str, Order] = field(default_factory=dict)
+    refused: dict[str, str] = field(default_factory=dict)
+    business_state: dict[str, dict[str, int]] | None = None
+    metadata: dict[str, Any] | None = None
+    last_events: dict[str, str] = field(default_factory=dict)
+    worker_findings: list[str] = field(default_factory=list)

@@ -1,0 +1,109 @@
+"""Every fault kind does what it says, and a fault that would hit nothing is an error."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from harness import ConfigError, Orders, Stack, StackConfig
+from harness.chaos import Chaos
+from harness.errors import FaultError
+
+
+def proc_state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_kill_removes_the_pid_and_heal_brings_a_new_one_that_serves(
+    dapr_stack: Stack, chaos: Chaos, orders: Orders
+) -> None:
+    old = dapr_stack.process("app").pid
+    chaos.kill("app")
+    assert not Path(f"/proc/{old}").exists() or proc_state(old) == "Z"
+    with pytest.raises(FaultError, match="cannot kill app: it is not running"):
+        chaos.kill("app")
+    chaos.heal()
+    assert dapr_stack.process("app").pid != old
+    oid = orders.submit()
+    assert orders.wait_terminal([oid])[oid].runtime_status == "COMPLETED"
+
+
+def test_latency_is_visible_in_request_timings(chaos: Chaos, orders: Orders) -> None:
+    oid = orders.submit()
+    orders.wait_terminal([oid])
+
+    def timed_get() -> float:
+        started = time.monotonic()
+        assert orders.api.status(oid) is not None  # the app asks daprd over app->daprd
+        return time.monotonic() - started
+
+    before = min(timed_get() for _ in range(5))
+    chaos.latency("app->daprd", 300)
+    slowed = min(timed_get() for _ in range(3))
+    chaos.heal()
+    after = min(timed_get() for _ in range(5))
+    assert slowed >= before + 0.29, (before, slowed)
+    assert after < before + 0.1, (before, after)
+
+
+def test_a_downed_link_refuses_connections_until_healed(dapr_stack: Stack, chaos: Chaos) -> None:
+    port = dapr_stack.ports["proxy_daprd_valkey"]
+    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    chaos.down("daprd->valkey")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=1)
+    chaos.heal()
+    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_reset_peer_resets_connections(dapr_stack: Stack, chaos: Chaos) -> None:
+    chaos.reset_peer("app->daprd")
+    with socket.create_connection(("127.0.0.1", dapr_stack.ports["proxy_app_daprd"]), 2) as s:
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        with pytest.raises(ConnectionResetError):
+            s.settimeout(2)
+            if s.recv(100) == b"":
+                raise ConnectionResetError("closed")
+
+
+def test_a_paused_process_stops_and_resumes(dapr_stack: Stack, chaos: Chaos) -> None:
+    pid = dapr_stack.process("placement").pid
+    window = chaos.pause("placement", seconds=0.5)
+    assert proc_state(pid) == "T"
+    time.sleep(1.0)
+    assert proc_state(pid) in ("S", "R")
+    assert window.end is not None and 0.4 < window.end - window.start < 1.0
+
+
+def test_timed_faults_heal_themselves(chaos: Chaos) -> None:
+    window = chaos.latency("daprd->scheduler", 50, duration=0.3)
+    time.sleep(0.8)
+    assert window.end is not None and chaos.timeline.active() == []
+
+
+def test_restart_keeps_ports_and_serves(dapr_stack: Stack, chaos: Chaos, orders: Orders) -> None:
+    old = dapr_stack.process("scheduler").pid
+    chaos.restart("scheduler")
+    assert dapr_stack.process("scheduler").pid != old
+    chaos.heal()
+    oid = orders.submit()
+    assert orders.wait_terminal([oid])[oid].runtime_status == "COMPLETED"
+
+
+def test_bad_fault_targets_are_clear_errors(chaos: Chaos) -> None:
+    with pytest.raises(ConfigError, match="unknown process fault target 'daprd2'"):
+        chaos.kill("daprd2")
+    with pytest.raises(ConfigError, match="unknown link 'app->valkey'"):
+        chaos.down("app->valkey")
+    with pytest.raises(ConfigError, match="failpoint action 'explode' is unknown"):
+        chaos.arm("x.before_effect", "explode")
+
+
+def test_a_network_fault_on_an_unproxied_stack_is_an_error() -> None:
+    with Stack(StackConfig(app=None, proxies=False)) as stack:
+        chaos = Chaos(stack)
+        with pytest.raises(FaultError, match="has no proxy in this stack"):
+            chaos.latency("daprd->valkey", 100)
