@@ -29,7 +29,7 @@ from harness import Settings, Stack, provision_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TESTS = textwrap.dedent('''
+TESTS = textwrap.dedent("""
     import pytest
     from harness import OrderAPIClient
 
@@ -44,7 +44,7 @@ TESTS = textwrap.dedent('''
     @pytest.mark.parametrize("i", range({k}))
     def test_shared(shared_client, i):
         assert shared_client.request("GET", "/orders/shared-none").status == 404
-''')
+""")
 
 CONFTEST = textwrap.dedent("""
     import json, os

@@ -41,6 +41,9 @@ from harness.app._ledger import (
 from harness.app._ledger import (
     recorded_activity as recorded_activity,
 )
+from harness.app._ledger import (
+    task_execution_key as task_execution_key,
+)
 
 __all__ = [
     "ActivityScope",
@@ -50,4 +53,5 @@ __all__ = [
     "failpoint",
     "idempotency_key",
     "recorded_activity",
+    "task_execution_key",
 ]

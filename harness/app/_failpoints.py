@@ -103,18 +103,20 @@ def failpoint(name: str) -> None:
     if fire and spec.count is not None:
         fire = _bump(base.with_name(name + ".fired")) <= spec.count
     scope = current_scope()
-    append_record({
-        "type": "failpoint",
-        "ts": time.time(),
-        "pid": os.getpid(),
-        "name": name,
-        "hit": hit,
-        "fired": fire,
-        "action": spec.action if fire else None,
-        "workflow_id": scope.workflow_id if scope else None,
-        "activity": scope.activity if scope else None,
-        "task_execution_id": scope.task_execution_id if scope else None,
-    })
+    append_record(
+        {
+            "type": "failpoint",
+            "ts": time.time(),
+            "pid": os.getpid(),
+            "name": name,
+            "hit": hit,
+            "fired": fire,
+            "action": spec.action if fire else None,
+            "workflow_id": scope.workflow_id if scope else None,
+            "activity": scope.activity if scope else None,
+            "task_execution_id": scope.task_execution_id if scope else None,
+        }
+    )
     if not fire:
         return
     if spec.action == "crash":

@@ -54,16 +54,33 @@ def current_scope() -> ActivityScope | None:
     return _scope.get()
 
 
-def idempotency_key() -> str:
-    """``<workflow instance id>:<task_execution_id>`` of the current activity.
+def idempotency_key(step: str | None = None) -> str:
+    """``<workflow instance id>:<step>`` for the current activity; ``step`` defaults to the
+    activity's name (right when a workflow calls each activity once; pass a step name the
+    workflow hands over in the input when it calls one activity several times).
 
-    It is the same across crash re-dispatches and RetryPolicy retries of one scheduled
-    activity, and different for every other activity call: key business effects on it.
+    Why not the activity's ``task_execution_id``: it survives RetryPolicy retries and
+    crash re-dispatch, but not a daprd crash mid-turn. The replayed turn schedules the
+    activity again under a new task_execution_id while the first dispatch still runs
+    (seen with dapr 1.18.3 / durabletask-go 0.12.1), so a key built on it lets both
+    executions apply the effect. The instance id plus a deterministic step does not.
     """
     scope = _scope.get()
     if scope is None:
         raise RuntimeError(
             "idempotency_key() called outside an activity wrapped by @recorded_activity"
+        )
+    return f"{scope.workflow_id}:{step or scope.activity}"
+
+
+def task_execution_key() -> str:
+    """``<workflow instance id>:<task_execution_id>``: the key the Dapr runtime notes
+    recommend. Kept to show what the harness finds with it; prefer :func:`idempotency_key`.
+    """
+    scope = _scope.get()
+    if scope is None:
+        raise RuntimeError(
+            "task_execution_key() called outside an activity wrapped by @recorded_activity"
         )
     return f"{scope.workflow_id}:{scope.task_execution_id}"
 
@@ -97,11 +114,16 @@ def _append(record: dict[str, Any]) -> None:
         raise OSError(f"short write to the dapr-chaos ledger ({written}/{len(line)} bytes)")
 
 
-def effect(kind: str, subject: str, **details: Any) -> None:
+def effect(kind: str, subject: str, *, application: str | None = None, **details: Any) -> None:
     """Record that one business effect was applied, e.g. ``effect("payment.charged",
-    order_id, amount=12.5)``. Call it right after the effect is committed, once per
-    application: a second call for the same (kind, subject) is what exactly-once checks
-    flag as a duplicate."""
+    order_id, amount=12.5)``, right after it is committed.
+
+    Without ``application``, every call counts as one application: a second call for the
+    same (kind, subject) is what exactly-once checks flag as a duplicate. With it (an id
+    of this application, e.g. ``f"{idempotency_key()}#{n}"`` from your store), calls with
+    the same id are one application recorded again. Use that to record on every
+    execution, so a crash between commit and record cannot lose the record.
+    """
     scope = _scope.get()
     _append(
         {
@@ -110,6 +132,7 @@ def effect(kind: str, subject: str, **details: Any) -> None:
             "pid": os.getpid(),
             "kind": kind,
             "subject": subject,
+            "application": application,
             "activity": scope.activity if scope else None,
             "workflow_id": scope.workflow_id if scope else None,
             "task_execution_id": scope.task_execution_id if scope else None,
@@ -156,14 +179,16 @@ def recorded_activity(fn: F) -> F:
             _scope.reset(token)
             # A crash never gets here: an invocation without an end record is "info"
             # (outcome unknown), which is how checks tell a crash from a clean return.
-            _append({
-                "type": "invocation_end",
-                "ts": time.time(),
-                "pid": os.getpid(),
-                "activity": name,
-                "workflow_id": scope.workflow_id,
-                "task_execution_id": scope.task_execution_id,
-                "outcome": outcome,
-            })
+            _append(
+                {
+                    "type": "invocation_end",
+                    "ts": time.time(),
+                    "pid": os.getpid(),
+                    "activity": name,
+                    "workflow_id": scope.workflow_id,
+                    "task_execution_id": scope.task_execution_id,
+                    "outcome": outcome,
+                }
+            )
 
     return wrapper  # type: ignore[return-value]

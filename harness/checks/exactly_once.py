@@ -45,11 +45,32 @@ def _cause(history: History, ts: float) -> str:
     fired = [f for f in history.ledger.fired() if f.ts <= ts]
     last_fp = max(fired, key=lambda f: f.ts) if fired else None
     if last_fp and (window is None or last_fp.ts >= window.start):
-        return (f"after failpoint {last_fp.name} fired ({last_fp.action}, hit {last_fp.hit}) "
-                f"at {_clock(last_fp.ts)}")
+        return (
+            f"after failpoint {last_fp.name} fired ({last_fp.action}, hit {last_fp.hit}) "
+            f"at {_clock(last_fp.ts)}"
+        )
     if window:
         return f"after fault {window.describe()}"
     return "with no fault before it"
+
+
+SAME_TASK = "same task_execution_id: the effect is not idempotent"
+NEW_TASK = (
+    "different task_execution_ids from one activity of one workflow: the runtime "
+    "scheduled the activity again under a new id, so an idempotency key built on "
+    "task_execution_id could not catch it"
+)
+
+
+def duplicate_kind(applied: list[Effect]) -> str:
+    """Why an effect was applied twice, as far as the ledger can tell."""
+    tasks = {e.task_execution_id for e in applied}
+    activities = {(e.workflow_id, e.activity) for e in applied}
+    if len(tasks) < len(applied):
+        return SAME_TASK
+    if len(activities) == 1:
+        return NEW_TASK
+    return "applied by different activities"
 
 
 def exactly_once(history: History, expectation: Expectation = reference_expectation) -> CheckResult:
@@ -61,10 +82,15 @@ def exactly_once(history: History, expectation: Expectation = reference_expectat
     for (kind, subject), applied in sorted(by_key.items()):
         if len(applied) > 1:
             second = sorted(applied, key=lambda e: e.ts)[1]
-            times = ", ".join(f"{_clock(e.ts)} by pid {e.pid} (task {e.task_execution_id})"
-                              for e in sorted(applied, key=lambda e: e.ts))
-            failures.append(f"order {subject}: {kind} applied {len(applied)} times: {times}; "
-                            f"the second {_cause(history, second.ts)}")
+            times = ", ".join(
+                f"{_clock(e.ts)} by pid {e.pid} (task {e.task_execution_id})"
+                for e in sorted(applied, key=lambda e: e.ts)
+            )
+            failures.append(
+                f"order {subject}: {kind} applied {len(applied)} times: {times}; "
+                f"the second {_cause(history, second.ts)}; "
+                f"{duplicate_kind(applied)}"
+            )
     open_orders = {inv.workflow_id for inv in history.ledger.unfinished()}
     for order_id, status in sorted(history.statuses.items()):
         if status is None or status.runtime_status != "COMPLETED":
@@ -74,19 +100,26 @@ def exactly_once(history: History, expectation: Expectation = reference_expectat
         for kind in sorted(required - observed):
             line = f"order {order_id} ({status.result}): no {kind} effect recorded"
             if order_id in open_orders:
-                unknown.append(line + " (an invocation died mid-activity: it may have "
-                               "been applied unrecorded)")
+                unknown.append(
+                    line + " (an invocation died mid-activity: it may have been applied unrecorded)"
+                )
             else:
                 failures.append(line)
         for kind in sorted(observed & forbidden):
             failures.append(f"order {order_id} ({status.result}): unexpected {kind} effect")
     reexec = history.ledger.reexecutions()
     extra = sum(reexec.values())
-    summary = (f"{len(history.ledger.effects)} effects for {len(history.statuses)} orders; "
-               f"{extra} activity re-execution(s) (allowed)")
+    summary = (
+        f"{len(history.ledger.effects)} effects for {len(history.statuses)} orders; "
+        f"{extra} activity re-execution(s) (allowed)"
+    )
     if failures:
-        return CheckResult("exactly-once", Verdict.FAIL, f"{len(failures)} violation(s); "
-                           + summary, failures + unknown)
+        return CheckResult(
+            "exactly-once",
+            Verdict.FAIL,
+            f"{len(failures)} violation(s); " + summary,
+            failures + unknown,
+        )
     if unknown:
         return CheckResult("exactly-once", Verdict.UNKNOWN, summary, unknown)
     evidence = [f"{wf}: {act} re-executed {n}x" for (wf, act), n in sorted(reexec.items())]

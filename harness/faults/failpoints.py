@@ -34,11 +34,14 @@ class Failpoint:
 
     def __post_init__(self) -> None:
         if not self.name or any(c in self.name for c in "/\\\0") or self.name.startswith("."):
-            raise ConfigError(f"failpoint name {self.name!r} is invalid; use names like "
-                              "'charge_payment.after_effect'")
+            raise ConfigError(
+                f"failpoint name {self.name!r} is invalid; use names like "
+                "'charge_payment.after_effect'"
+            )
         if self.action not in ACTIONS:
-            raise ConfigError(f"failpoint action {self.action!r} is unknown; choose one of "
-                              + ", ".join(ACTIONS))
+            raise ConfigError(
+                f"failpoint action {self.action!r} is unknown; choose one of " + ", ".join(ACTIONS)
+            )
         if self.nth < 1:
             raise ConfigError(f"failpoint nth must be >= 1 (the first hit is 1), got {self.nth}")
         if self.count is not None and self.count < 1:

@@ -22,8 +22,10 @@ def _check_link(link: str) -> None:
 
 def _proxied(stack: Stack, link: str) -> None:
     if stack.topology is None or link not in stack.topology.proxied:
-        raise FaultError(f"link {link} has no proxy in this stack (started with "
-                         "proxies=False?): a network fault there would do nothing")
+        raise FaultError(
+            f"link {link} has no proxy in this stack (started with "
+            "proxies=False?): a network fault there would do nothing"
+        )
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,9 @@ class LinkToxic:
     def __post_init__(self) -> None:
         _check_link(self.link)
         if self.toxic.type not in TOXIC_TYPES:
-            raise ConfigError(f"unknown toxic {self.toxic.type!r}; choose one of "
-                              + ", ".join(TOXIC_TYPES))
+            raise ConfigError(
+                f"unknown toxic {self.toxic.type!r}; choose one of " + ", ".join(TOXIC_TYPES)
+            )
         if not 0 < self.toxic.toxicity <= 1:
             raise ConfigError(f"toxicity must be in (0, 1], got {self.toxic.toxicity}")
 

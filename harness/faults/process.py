@@ -16,15 +16,17 @@ if TYPE_CHECKING:
 
 def _check_member(target: str) -> None:
     if target not in MEMBERS:
-        raise ConfigError(f"unknown process fault target {target!r}; choose one of "
-                          + ", ".join(MEMBERS))
+        raise ConfigError(
+            f"unknown process fault target {target!r}; choose one of " + ", ".join(MEMBERS)
+        )
 
 
 def _running(stack: Stack, target: str, what: str) -> None:
     member = stack.members.get(target)
     if member is None or not member.process.running():
-        raise FaultError(f"cannot {what} {target}: it is not running (a fault that hits "
-                         "nothing is an error)")
+        raise FaultError(
+            f"cannot {what} {target}: it is not running (a fault that hits nothing is an error)"
+        )
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,9 @@ class Kill:
             while process.running() and time.monotonic() < deadline:
                 time.sleep(0.01)
             if process.running():
-                raise FaultError(f"{self.target} (pid {process.pid}) survived "
-                                 f"{self.detail()} for 5 s")
+                raise FaultError(
+                    f"{self.target} (pid {process.pid}) survived {self.detail()} for 5 s"
+                )
 
     def heal(self, stack: Stack) -> None:
         pass  # restarting what is down is the stack-wide heal's job

@@ -41,8 +41,13 @@ class Toxic:
         return self.name or f"{self.type}_{self.stream}"
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.key, "type": self.type, "stream": self.stream,
-                "toxicity": self.toxicity, "attributes": self.attributes}
+        return {
+            "name": self.key,
+            "type": self.type,
+            "stream": self.stream,
+            "toxicity": self.toxicity,
+            "attributes": self.attributes,
+        }
 
 
 class ToxiproxyClient:
@@ -61,13 +66,16 @@ class ToxiproxyClient:
             resp = conn.getresponse()
             data = resp.read()
         except (OSError, http.client.HTTPException) as exc:
-            raise ToxiproxyError(f"toxiproxy on 127.0.0.1:{self.port} did not answer "
-                                 f"{method} {path}: {exc}") from exc
+            raise ToxiproxyError(
+                f"toxiproxy on 127.0.0.1:{self.port} did not answer {method} {path}: {exc}"
+            ) from exc
         finally:
             conn.close()
         if resp.status >= 300:
-            raise ToxiproxyError(f"toxiproxy refused {method} {path}: {resp.status} "
-                                 f"{data.decode('utf-8', 'replace').strip()}")
+            raise ToxiproxyError(
+                f"toxiproxy refused {method} {path}: {resp.status} "
+                f"{data.decode('utf-8', 'replace').strip()}"
+            )
         return json.loads(data) if data else None
 
     def version(self) -> str:
@@ -79,8 +87,11 @@ class ToxiproxyClient:
             conn.close()
 
     def create_proxy(self, name: str, listen: str, upstream: str) -> None:
-        self._call("POST", "/proxies", {"name": name, "listen": listen, "upstream": upstream,
-                                        "enabled": True})
+        self._call(
+            "POST",
+            "/proxies",
+            {"name": name, "listen": listen, "upstream": upstream, "enabled": True},
+        )
 
     def proxies(self) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = self._call("GET", "/proxies")
@@ -131,8 +142,11 @@ def bandwidth(kb_per_s: int, **kw: Any) -> Toxic:
 
 def slicer(average_bytes: int, size_variation: int = 0, delay_us: int = 0, **kw: Any) -> Toxic:
     """Slice data into small chunks, optionally delaying each by ``delay_us`` microseconds."""
-    return Toxic("slicer", {"average_size": average_bytes, "size_variation": size_variation,
-                            "delay": delay_us}, **kw)
+    return Toxic(
+        "slicer",
+        {"average_size": average_bytes, "size_variation": size_variation, "delay": delay_us},
+        **kw,
+    )
 
 
 def limit_data(nbytes: int, **kw: Any) -> Toxic:

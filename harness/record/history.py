@@ -27,3 +27,6 @@ class History:
     metadata: dict[str, Any] | None = None
     last_events: dict[str, str] = field(default_factory=dict)
     worker_findings: list[str] = field(default_factory=list)
+    # Upstream misbehaviour the harness recognised and recovered from (reported, not blamed
+    # on the app).
+    known_findings: list[str] = field(default_factory=list)

@@ -37,7 +37,7 @@ class InstanceReader:
 
     def __init__(self, port: int, token: str, *, timeout: float = 5.0) -> None:
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        self._stub = stubs.TaskHubSidecarServiceStub(self._channel)
+        self._stub = stubs.TaskHubSidecarServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._metadata = (("dapr-api-token", token),)
         self.timeout = timeout
 
@@ -49,11 +49,13 @@ class InstanceReader:
         try:
             resp = self._stub.GetInstanceHistory(
                 pb.GetInstanceHistoryRequest(instanceId=instance_id),
-                metadata=self._metadata, timeout=self.timeout,
+                metadata=self._metadata,
+                timeout=self.timeout,
             )
         except grpc.RpcError as exc:
-            raise WorkloadError(f"GetInstanceHistory({instance_id}) failed: "
-                                f"{exc.code().name}: {exc.details()}") from exc
+            raise WorkloadError(
+                f"GetInstanceHistory({instance_id}) failed: {exc.code().name}: {exc.details()}"
+            ) from exc
         return list(resp.events)
 
     def last_event(self, instance_id: str) -> str:

@@ -1,7 +1,10 @@
 """Read the ledger the app writes (see :mod:`harness.app`): effects and invocations.
 
 The ledger is append-only JSON lines. A torn last line (impossible with single-write
-records, but cheap to tolerate) is skipped and counted in ``torn``.
+records, but cheap to tolerate) is skipped and counted in ``torn``. Effect records that
+carry an ``application`` id are counted once per (kind, subject, application): the app may
+record an application again (after a crash between commit and record); only a new
+application is a new effect.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Effect:
     workflow_id: str | None
     task_execution_id: str | None
     details: dict[str, Any] = field(default_factory=dict)
+    application: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class Ledger:
     failpoints: list[FailpointHit] = field(default_factory=list)
     # (workflow id, activity, task_execution_id, pid) → invocations that returned or raised
     ended: Counter[tuple[str, str, str, int]] = field(default_factory=Counter)
+    # effect records dropped as repeats of an application already recorded
+    rerecorded: int = 0
 
     @classmethod
     def read(cls, path: Path, *, prefix: str = "") -> Ledger:
@@ -70,6 +76,8 @@ class Ledger:
         invocations: list[Invocation] = []
         failpoints: list[FailpointHit] = []
         ended: Counter[tuple[str, str, str, int]] = Counter()
+        seen: set[tuple[str, str, str]] = set()
+        rerecorded = 0
         torn = 0
         if not path.exists():
             return cls([], [], 0)
@@ -86,6 +94,13 @@ class Ledger:
                 ):
                     continue
                 if rec.get("type") == "effect":
+                    application = rec.get("application")
+                    if application is not None:
+                        identity = (rec["kind"], rec["subject"], application)
+                        if identity in seen:
+                            rerecorded += 1  # the same application, recorded again
+                            continue
+                        seen.add(identity)
                     effects.append(
                         Effect(
                             rec["kind"],
@@ -96,6 +111,7 @@ class Ledger:
                             rec.get("workflow_id"),
                             rec.get("task_execution_id"),
                             rec.get("details") or {},
+                            application,
                         )
                     )
                 elif rec.get("type") == "invocation":
@@ -124,7 +140,7 @@ class Ledger:
                             rec.get("activity"),
                         )
                     )
-        return cls(effects, invocations, torn, failpoints, ended)
+        return cls(effects, invocations, torn, failpoints, ended, rerecorded)
 
     def effect_counts(self) -> Counter[tuple[str, str]]:
         """How many times each (kind, subject) was applied."""

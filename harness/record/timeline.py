@@ -79,6 +79,8 @@ class Timeline:
 
     def save(self, path: Path) -> None:
         with self._lock:
-            data = {"windows": [asdict(w) for w in self.windows],
-                    "marks": [asdict(m) for m in self.marks]}
+            data = {
+                "windows": [asdict(w) for w in self.windows],
+                "marks": [asdict(m) for m in self.marks],
+            }
         path.write_text(json.dumps(data, indent=1))

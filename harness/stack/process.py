@@ -148,6 +148,22 @@ class ManagedProcess:
     def log_tail(self, lines: int = 40) -> str:
         return tail(self.log_path, lines)
 
+    def log_size(self) -> int:
+        """Current size of the log in bytes (a bookmark for :meth:`log_since`)."""
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, offset: int, limit: int = 4 * 1024 * 1024) -> str:
+        """What the process logged after ``offset`` bytes (at most ``limit`` bytes)."""
+        try:
+            with open(self.log_path, "rb") as handle:
+                handle.seek(offset)
+                return handle.read(limit).decode("utf-8", "replace")
+        except OSError:
+            return ""
+
     def stop(self, grace: float = 3.0) -> None:
         """SIGTERM the group, SIGKILL after ``grace`` seconds; returns when all are gone."""
         if self._popen is None:

@@ -186,9 +186,7 @@ class Stack:
     def _start(self, binaries: Binaries) -> None:
         cfg = self.config
         self._ports = reserve_block(cfg.base_port)
-        self.topology = Topology(
-            self._ports, frozenset(LINKS) if cfg.proxies else frozenset()
-        )
+        self.topology = Topology(self._ports, frozenset(LINKS) if cfg.proxies else frozenset())
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
         self.settings.run_root.mkdir(parents=True, exist_ok=True)
         self.run_dir = self.settings.run_root / f"dapr-chaos-{run_id}"
@@ -364,7 +362,7 @@ class Stack:
                 "DAPR_CHAOS_RUN_DIR": str(self.run_dir),
                 "DAPR_CHAOS_LEDGER": str(self.ledger_path),
                 "DAPR_CHAOS_VALKEY_URL": self.valkey_url,
-            "DAPR_CHAOS_FAILPOINTS": str(self.run_dir / "failpoints"),
+                "DAPR_CHAOS_FAILPOINTS": str(self.run_dir / "failpoints"),
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -411,9 +409,7 @@ class Stack:
     def member(self, name: str) -> Member:
         member = self.members.get(name)
         if member is None:
-            raise StackError(
-                f"no stack member named {name!r}; members: " + ", ".join(self.members)
-            )
+            raise StackError(f"no stack member named {name!r}; members: " + ", ".join(self.members))
         return member
 
     def restart_member(self, name: str, *, timeout: float | None = None) -> float:
@@ -442,7 +438,8 @@ class Stack:
         readiness.wait_for(
             "actor runtime RUNNING with placement connected",
             lambda: readiness.actors_ready(daprd.metadata()),
-            process=daprd.process, timeout=timeout,
+            process=daprd.process,
+            timeout=timeout,
             detail=lambda: str((daprd.metadata() or {}).get("actorRuntime")),
         )
         readiness.wait_for(

@@ -4,7 +4,8 @@ Reads what ``dapr run`` (or dapr-chaos) provides: DAPR_GRPC_ENDPOINT / DAPR_GRPC
 DAPR_API_TOKEN, APP_PORT, and the business store URL DAPR_CHAOS_VALKEY_URL.
 ORDER_APP_VARIANT selects a deliberately broken variant for checker tests:
 ``payment-not-idempotent`` charges on every activity execution; ``loses-orders`` answers
-202 before scheduling and schedules from an in-memory queue (a crash loses orders).
+202 before scheduling and schedules from an in-memory queue (a crash loses orders);
+``task-execution-key`` keys effects on task_execution_id, which a daprd crash can defeat.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from scenarios.order_app import workflow
 from scenarios.order_app.api import OrderAPI
 from scenarios.order_app.store import DEFAULT_CATALOG, OrderStore
 
-VARIANTS = ("correct", "payment-not-idempotent", "loses-orders")
+VARIANTS = ("correct", "payment-not-idempotent", "loses-orders", "task-execution-key")
 
 
 def _required(name: str) -> str:
@@ -40,7 +41,7 @@ def main() -> None:
         _required("DAPR_CHAOS_VALKEY_URL"), idempotent=variant != "payment-not-idempotent"
     )
     store.seed(DEFAULT_CATALOG)
-    workflow.bind_store(store)
+    workflow.bind_store(store, task_execution_keys=variant == "task-execution-key")
 
     runtime = WorkflowRuntime(host=host, port=port)
     workflow.register(runtime)

@@ -82,7 +82,11 @@ class OrderAPI(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(
-        self, port: int, client: DaprWorkflowClient, store: OrderStore, *,
+        self,
+        port: int,
+        client: DaprWorkflowClient,
+        store: OrderStore,
+        *,
         schedule_later: bool = False,
     ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)

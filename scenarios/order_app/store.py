@@ -1,11 +1,12 @@
 """The order app's business state in Valkey: stock, charges, refunds, reservations and
 notifications, under the ``orderapp:`` prefix.
 
-Every effect is applied by one Lua script that first claims the effect's idempotency key
-(``orderapp:idem:<kind>:<workflow id>:<task_execution_id>``) with SET NX: a re-executed
-activity (crash re-dispatch, retry) finds the key and applies nothing. The script answers
-whether it applied the effect now, so the app records exactly one ledger effect per
-business effect. Money is integer cents.
+Every effect is applied by one Lua script keyed on the effect's idempotency key
+(``orderapp:idem:<kind>:<workflow id>:<step>``): a re-executed activity
+(crash re-dispatch, retry) finds the effect applied and applies nothing. The script also
+numbers each application, so the app can record the effect on every execution (closing
+the crash window between commit and record) while the ledger counts applications, not
+records. Money is integer cents.
 """
 
 from __future__ import annotations
@@ -22,32 +23,39 @@ REFUNDS = PREFIX + "refunds"
 RESERVATIONS = PREFIX + "reservations"
 NOTIFICATIONS = PREFIX + "notifications"
 
-# KEYS: idem key, hash. ARGV: field, increment, idempotent(1/0). Returns 1 if applied now.
+# KEYS: idem hash, target hash. ARGV: field, increment, idempotent (1/0).
+# Returns {applied now (0/1), application number}. The application number identifies one
+# application of the effect: a retry of an applied effect gets the same number back, a
+# non-idempotent re-application gets the next one.
 _APPLY_ONCE = """
-if ARGV[3] == '1' and redis.call('SET', KEYS[1], '1', 'NX') == false then
-  return 0
+if ARGV[3] == '1' then
+  local n = redis.call('HGET', KEYS[1], 'applied')
+  if n then
+    return {0, tonumber(n)}
+  end
 end
 redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
-return 1
+return {1, redis.call('HINCRBY', KEYS[1], 'applied', 1)}
 """
 
-# KEYS: idem key, stock hash, reservations hash. ARGV: product, quantity, order id.
-# Returns {applied_now (0/1), reserved (0/1)}; a repeat returns the first outcome.
+# KEYS: idem hash, stock hash, reservations hash. ARGV: product, quantity, order id.
+# Returns {applied now, reserved (0/1), application number}; a repeat returns the first
+# outcome. Not enough stock is an outcome too (reserved 0, no application).
 _RESERVE_ONCE = """
-local prior = redis.call('GET', KEYS[1])
+local prior = redis.call('HGET', KEYS[1], 'reserved')
 if prior then
-  return {0, tonumber(prior)}
+  return {0, tonumber(prior), tonumber(redis.call('HGET', KEYS[1], 'applied') or '0')}
 end
 local left = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local qty = tonumber(ARGV[2])
 if left < qty then
-  redis.call('SET', KEYS[1], '0')
-  return {0, 0}
+  redis.call('HSET', KEYS[1], 'reserved', 0)
+  return {0, 0, 0}
 end
 redis.call('HINCRBY', KEYS[2], ARGV[1], -qty)
 redis.call('HINCRBY', KEYS[3], ARGV[3], qty)
-redis.call('SET', KEYS[1], '1')
-return {1, 1}
+redis.call('HSET', KEYS[1], 'reserved', 1)
+return {1, 1, redis.call('HINCRBY', KEYS[1], 'applied', 1)}
 """
 
 DEFAULT_CATALOG: dict[str, int] = {
@@ -55,6 +63,15 @@ DEFAULT_CATALOG: dict[str, int] = {
     "scarce": 5,
     "sold-out": 0,
 }
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One application of an effect: ``now`` if this call applied it, and its identity
+    (``<idempotency key>#<n>``), the same for every retry that finds it applied."""
+
+    now: bool
+    application: str
 
 
 @dataclass(frozen=True)
@@ -101,30 +118,29 @@ class OrderStore:
     def in_stock(self, product: str, quantity: int) -> bool:
         return int(self._r.hget(STOCK, product) or 0) >= quantity
 
-    def _apply_once(
-        self, kind: str, key: str, hash_key: str, field: str, amount: int, idempotent: bool = True
-    ) -> bool:
-        flag = "1" if (idempotent and self._idempotent) else "0"
-        return bool(
-            self._apply(keys=[f"{PREFIX}idem:{kind}:{key}", hash_key], args=[field, amount, flag])
+    def _apply_once(self, kind: str, key: str, hash_key: str, field: str, amount: int) -> Applied:
+        flag = "1" if self._idempotent else "0"
+        now, number = self._apply(
+            keys=[f"{PREFIX}idem:{kind}:{key}", hash_key], args=[field, amount, flag]
         )
+        return Applied(bool(now), f"{key}#{number}")
 
-    def charge(self, key: str, order_id: str, cents: int) -> bool:
-        """Charge ``cents`` for the order once per ``key``; True if charged now."""
+    def charge(self, key: str, order_id: str, cents: int) -> Applied:
+        """Charge ``cents`` for the order once per ``key``."""
         return self._apply_once("charge", key, CHARGES, order_id, cents)
 
-    def refund(self, key: str, order_id: str, cents: int) -> bool:
+    def refund(self, key: str, order_id: str, cents: int) -> Applied:
         return self._apply_once("refund", key, REFUNDS, order_id, cents)
 
-    def reserve(self, key: str, order_id: str, product: str, quantity: int) -> tuple[bool, bool]:
-        """(applied now, reserved). Not enough stock → (False, False), no effect."""
-        applied, reserved = self._reserve(
+    def reserve(self, key: str, order_id: str, product: str, quantity: int) -> Applied | None:
+        """The reservation, or None when there was not enough stock (no effect)."""
+        _now, reserved, number = self._reserve(
             keys=[f"{PREFIX}idem:reserve:{key}", STOCK, RESERVATIONS],
             args=[product, quantity, order_id],
         )
-        return bool(applied), bool(reserved)
+        return Applied(bool(_now), f"{key}#{number}") if reserved else None
 
-    def notify(self, key: str, order_id: str) -> bool:
+    def notify(self, key: str, order_id: str) -> Applied:
         return self._apply_once("notify", key, NOTIFICATIONS, order_id, 1)
 
     def snapshot(self) -> BusinessState:

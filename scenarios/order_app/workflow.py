@@ -1,14 +1,20 @@
 """The order-processing workflow: check inventory → charge payment → reserve stock →
 notify customer.
 
+Idempotency keys are the workflow instance id plus the activity's name: each activity
+runs once per order, so that names one logical call. It holds across RetryPolicy retries,
+crash re-dispatch, and a daprd crash mid-turn (which re-schedules an activity under a new
+task_execution_id; see harness.app.idempotency_key).
+
 Out of stock at the check: "Rejected: out of stock", nothing charged. Out of stock at
 reservation (another order took the last units in between): the charge is refunded and
 the order is rejected the same way. Every activity is at-least-once; every business
-effect is applied once per idempotency key (workflow instance id + task_execution_id).
+effect is applied once per idempotency key (workflow instance id + activity name).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +25,13 @@ from dapr.ext.workflow import (
     WorkflowRuntime,
 )
 
-from harness.app import effect, failpoint, idempotency_key, recorded_activity
+from harness.app import (
+    effect,
+    failpoint,
+    idempotency_key,
+    recorded_activity,
+    task_execution_key,
+)
 from scenarios.order_app.store import OrderStore
 
 WORKFLOW_NAME = "order_processing"
@@ -35,12 +47,18 @@ RETRY = RetryPolicy(
 )
 
 _store: OrderStore | None = None
+_key: Callable[[], str] = idempotency_key
 
 
-def bind_store(store: OrderStore) -> None:
-    """Give the activities their business store (once, at app start)."""
-    global _store
+def bind_store(store: OrderStore, *, task_execution_keys: bool = False) -> None:
+    """Give the activities their business store (once, at app start).
+
+    ``task_execution_keys`` selects the "task-execution-key" variant: effects keyed on
+    instance id + task_execution_id, which a daprd crash mid-turn can defeat.
+    """
+    global _store, _key
     _store = store
+    _key = task_execution_key if task_execution_keys else idempotency_key
 
 
 def store() -> OrderStore:
@@ -65,8 +83,10 @@ def check_inventory(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool
 def charge_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
     amount = cents(order["totalAmount"])
     failpoint("charge_payment.before_effect")
-    if store().charge(idempotency_key(), order["orderId"], amount):
-        effect("payment.charged", order["orderId"], cents=amount)
+    charge = store().charge(_key(), order["orderId"], amount)
+    # Recorded on every execution, applied or found applied: a crash between the commit
+    # and this record must not lose the record. The ledger dedups by application.
+    effect("payment.charged", order["orderId"], application=charge.application, cents=amount)
     failpoint("charge_payment.after_effect")
     return amount
 
@@ -74,26 +94,27 @@ def charge_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
 @recorded_activity
 def reserve_stock(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
     failpoint("reserve_stock.before_effect")
-    applied, reserved = store().reserve(
-        idempotency_key(), order["orderId"], order["productId"], int(order["quantity"])
+    reservation = store().reserve(
+        _key(), order["orderId"], order["productId"], int(order["quantity"])
     )
-    if applied:
+    if reservation is not None:
         effect(
             "stock.reserved",
             order["orderId"],
+            application=reservation.application,
             product=order["productId"],
             quantity=int(order["quantity"]),
         )
     failpoint("reserve_stock.after_effect")
-    return reserved
+    return reservation is not None
 
 
 @recorded_activity
 def refund_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
     amount = cents(order["totalAmount"])
     failpoint("refund_payment.before_effect")
-    if store().refund(idempotency_key(), order["orderId"], amount):
-        effect("payment.refunded", order["orderId"], cents=amount)
+    refund = store().refund(_key(), order["orderId"], amount)
+    effect("payment.refunded", order["orderId"], application=refund.application, cents=amount)
     failpoint("refund_payment.after_effect")
     return amount
 
@@ -101,8 +122,13 @@ def refund_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
 @recorded_activity
 def notify_customer(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
     failpoint("notify_customer.before_effect")
-    if store().notify(idempotency_key(), order["orderId"]):
-        effect("customer.notified", order["orderId"], customer=order["customerId"])
+    note = store().notify(_key(), order["orderId"])
+    effect(
+        "customer.notified",
+        order["orderId"],
+        application=note.application,
+        customer=order["customerId"],
+    )
     failpoint("notify_customer.after_effect")
     return True
 

@@ -49,11 +49,11 @@ def test_exec_gives_the_app_the_dapr_environment() -> None:
         "['DAPR_GRPC_PORT','DAPR_HTTP_PORT','DAPR_GRPC_ENDPOINT','APP_PORT']));"
         "assert os.environ['DAPR_API_TOKEN']"
     )
-    result = cli("exec", "--base-port", "31000", "--", sys.executable, "-c", script)
+    result = cli("exec", "--base-port", "61200", "--", sys.executable, "-c", script)
     assert result.returncode == 0, result.stderr
     assert (
-        "DAPR_GRPC_PORT=31010 DAPR_HTTP_PORT=31011 DAPR_GRPC_ENDPOINT=127.0.0.1:31010 "
-        "APP_PORT=31015"
+        "DAPR_GRPC_PORT=61217 DAPR_HTTP_PORT=61211 DAPR_GRPC_ENDPOINT=127.0.0.1:61217 "
+        "APP_PORT=61215"
     ) in result.stdout
 
 

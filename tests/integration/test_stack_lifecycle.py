@@ -23,7 +23,7 @@ from harness import (
     StackConfig,
     StackError,
 )
-from harness.stack.ports import PORT_NAMES, reserve_block
+from harness.stack.ports import PORT_NAMES
 from harness.stack.registry import reap_orphans, registry_dir
 from tests.integration.leftovers import Footprint, child_processes
 
@@ -72,9 +72,7 @@ def test_members_bind_only_loopback_and_get_per_run_secrets() -> None:
 
 
 def test_a_port_in_use_is_one_clear_error_and_nothing_starts() -> None:
-    block = reserve_block()
-    base = block.base
-    block.release()
+    base = 61100  # above the automatic and ephemeral ranges: no other stack takes it
     before = set(child_processes())
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", base + PORT_NAMES.index("placement")))

@@ -32,6 +32,7 @@ def test_app_side_api() -> None:
         "effect",
         "idempotency_key",
         "recorded_activity",
+        "task_execution_key",
     }
 
 
