@@ -124,7 +124,10 @@ class Chaos:
             self._active.remove((fault, window))
         if isinstance(fault, Kill):
             if not self.stack.process(fault.target).running():
-                self.stack.start_member(fault.target)
+                if fault.target == "app":
+                    self._start_app()
+                else:
+                    self.stack.start_member(fault.target)
         else:
             fault.heal(self.stack)
         self.timeline.close(window)

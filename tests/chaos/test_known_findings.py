@@ -57,7 +57,8 @@ def test_a_quick_worker_reconnect_can_leave_actor_types_unregistered(dapr_stack:
         orders = Orders(OrderAPIClient(dapr_stack.ports["app"]), prefix=f"rr{trial}-")
         try:
             chaos.arm("check_inventory.before_effect", "crash")
-            orders.try_submit()
+            for _ in range(4):
+                orders.try_submit()
             chaos.wait_for_hit("check_inventory.before_effect", prefix=orders.prefix)
             verification = chaos.verify(orders, deadline=60)
         finally:
