@@ -1,6 +1,8 @@
 """``dapr-chaos demo``: bring up the stack with the reference app, submit a batch of orders
-through the HTTP API, wait until all are terminal, check conservation, and write a report
-(summary.json plus every process log) under ``reports/<timestamp>-demo/``.
+through the HTTP API, wait until all are terminal and check conservation; then run a few
+chaos scenarios (fault schedules, then heal, then the checks) and print a verdict table.
+Writes ``reports/<timestamp>-demo/`` (summary.json with every verdict and its evidence,
+the fault timelines, the ledger, every process log) and points ``reports/latest`` at it.
 """
 
 from __future__ import annotations
@@ -11,15 +13,99 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+from harness.chaos import Chaos
 from harness.checks.conservation import business_state_from, conservation
+from harness.checks.result import CheckResult
+from harness.faults import toxiproxy as tx
+from harness.faults.network import LinkDown, LinkToxic
+from harness.faults.process import Kill
+from harness.faults.schedule import At, FaultEvent, OnCompleted, OnFailpoint, Schedule
+from harness.runner import run_schedule
 from harness.settings import Settings
 from harness.stack.stack import Stack, StackConfig
-from harness.workload.orders import Order, OrderAPIClient, Orders
+from harness.workload.orders import Order, OrderAPIClient, Orders, OrderStatus
 
 
 def _say(line: str) -> None:
     print(line, flush=True)
+
+
+def _scenarios() -> list[tuple[str, Schedule]]:
+    return [
+        (
+            "app crash right after the payment effect",
+            Schedule(
+                (
+                    FaultEvent(
+                        OnFailpoint("charge_payment.after_effect", nth=5), Kill("app"), duration=1.0
+                    ),
+                )
+            ),
+        ),
+        (
+            "daprd SIGKILL mid-workflow, restarted",
+            Schedule((FaultEvent(OnCompleted(5), Kill("daprd"), duration=1.0),)),
+        ),
+        (
+            "500 ms latency daprd->valkey for 3 s",
+            Schedule(
+                (FaultEvent(At(0.2), LinkToxic("daprd->valkey", tx.latency(500)), duration=3.0),)
+            ),
+        ),
+        (
+            "valkey link down for 3 s",
+            Schedule((FaultEvent(OnCompleted(3), LinkDown("daprd->valkey"), duration=3.0),)),
+        ),
+    ]
+
+
+def _chaos_scenarios(stack: Stack, api: OrderAPIClient, report: Path) -> list[dict[str, Any]]:
+    results = []
+    for i, (name, schedule) in enumerate(_scenarios(), 1):
+        _say(f"chaos {i}/{len(_scenarios())}: {name} ...")
+        chaos = Chaos(stack)
+        orders = Orders(api, prefix=f"demo-chaos{i}-", seed=i)
+        try:
+            verification = run_schedule(chaos, schedule, orders, count=20, concurrency=4)
+        finally:
+            chaos.reset()
+        chaos.timeline.save(report / f"timeline-{i}.json")
+        results.append(
+            {
+                "name": name,
+                "verdict": verification.verdict.value,
+                "faults": [w.describe() for w in chaos.timeline.windows],
+                "checks": [
+                    {
+                        "name": r.name,
+                        "verdict": r.verdict.value,
+                        "summary": r.summary,
+                        "evidence": r.evidence,
+                    }
+                    for r in verification.results
+                ],
+            }
+        )
+    return results
+
+
+def _report_batch(
+    statuses: dict[str, OrderStatus],
+    submitted: int,
+    elapsed: float,
+    summary: dict[str, Any],
+    check: CheckResult,
+) -> None:
+    completed = sum(1 for s in statuses.values() if s.runtime_status == "COMPLETED")
+    _say(
+        f"{completed} of {submitted} orders COMPLETED in {elapsed:.2f}s "
+        f"({summary['workflows_per_second']} workflows/s):"
+    )
+    for outcome, count in sorted(summary["outcomes"].items()):
+        _say(f"  {count:5}  {outcome}")
+    _say(str(check))
 
 
 def run_demo(*, orders: int, report_root: Path, settings: Settings) -> int:
@@ -52,7 +138,7 @@ def run_demo(*, orders: int, report_root: Path, settings: Settings) -> int:
         for status in statuses.values():
             key = status.result or status.runtime_status
             results[key] = results.get(key, 0) + 1
-        summary = {
+        summary: dict[str, Any] = {
             "orders": len(ids),
             "seconds": round(elapsed, 3),
             "workflows_per_second": round(len(ids) / elapsed, 1),
@@ -61,6 +147,8 @@ def run_demo(*, orders: int, report_root: Path, settings: Settings) -> int:
             "stack_start_seconds": round(stack.timings["total"], 3),
             "logs": str(report / "logs"),
         }
+        _report_batch(statuses, len(ids), elapsed, summary, check)
+        summary["scenarios"] = _chaos_scenarios(stack, api, report)
         assert stack.run_dir is not None
         shutil.copytree(stack.run_dir / "logs", report / "logs")
         shutil.copy2(stack.ledger_path, report / "ledger.jsonl")
@@ -71,16 +159,18 @@ def run_demo(*, orders: int, report_root: Path, settings: Settings) -> int:
     latest.symlink_to(report.name)
 
     completed = sum(1 for s in statuses.values() if s.runtime_status == "COMPLETED")
-    _say(
-        f"{completed} of {len(ids)} orders COMPLETED in {elapsed:.2f}s "
-        f"({summary['workflows_per_second']} workflows/s):"
-    )
-    for outcome, count in sorted(results.items()):
-        _say(f"  {count:5}  {outcome}")
-    _say(str(check))
     _say(f"report: {report / 'summary.json'}")
     _say(f"logs:   {report / 'logs'} (valkey, placement, scheduler, daprd, app)")
-    ok = check.passed and completed == len(ids)
+    _say("")
+    _say(f"{'chaos scenario':44} {'verdict':8} checks")
+    for scenario in summary["scenarios"]:
+        marks = " ".join(f"{c['name']}={c['verdict']}" for c in scenario["checks"])
+        _say(f"{scenario['name']:44} {scenario['verdict'].upper():8} {marks}")
+    ok = (
+        check.passed
+        and completed == len(ids)
+        and all(sc["verdict"] == "pass" for sc in summary["scenarios"])
+    )
     if not ok:
         print("demo FAILED: see above", file=sys.stderr)
     return 0 if ok else 1

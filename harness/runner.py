@@ -48,28 +48,42 @@ class _Completions:
         return len(self.done)
 
 
-def _fired(event: FaultEvent, chaos: Chaos, orders: Orders, started: float,
-           completions: _Completions) -> bool:
+def _fired(
+    event: FaultEvent, chaos: Chaos, orders: Orders, started: float, completions: _Completions
+) -> bool:
     trigger = event.trigger
     if isinstance(trigger, At):
         return time.monotonic() - started >= trigger.seconds
     if isinstance(trigger, OnFailpoint):
-        hits = [h for h in chaos.ledger(orders.prefix).failpoints
-                if h.name == trigger.name and h.ts >= chaos.started]
+        hits = [
+            h
+            for h in chaos.ledger(orders.prefix).failpoints
+            if h.name == trigger.name and h.ts >= chaos.started
+        ]
         return len(hits) >= trigger.nth
     if isinstance(trigger, OnCompleted):
         return completions.count() >= trigger.count
     raise ConfigError(f"unknown trigger {trigger!r}")
 
 
-def run_schedule(chaos: Chaos, schedule: Schedule, orders: Orders, *, count: int,
-                 concurrency: int = 4, checks: Sequence[str] = DEFAULT_CHECKS) -> Verification:
+def run_schedule(
+    chaos: Chaos,
+    schedule: Schedule,
+    orders: Orders,
+    *,
+    count: int,
+    concurrency: int = 4,
+    checks: Sequence[str] = DEFAULT_CHECKS,
+) -> Verification:
     """Run ``schedule`` while ``count`` orders are submitted; heal; verify."""
     if count < 1 or concurrency < 1:
         raise ConfigError(f"count and concurrency must be >= 1, got {count}, {concurrency}")
     # A failpoint used only as a trigger must record its hits: arm it to trace.
     for event in schedule.events:
-        if isinstance(event.trigger, OnFailpoint) and event.trigger.name not in chaos.failpoints.armed:
+        if (
+            isinstance(event.trigger, OnFailpoint)
+            and event.trigger.name not in chaos.failpoints.armed
+        ):
             chaos.arm(event.trigger.name, "trace", count=None)
 
     chaos.timeline.mark("phase", "chaos")

@@ -107,3 +107,15 @@ def test_a_network_fault_on_an_unproxied_stack_is_an_error() -> None:
         chaos = Chaos(stack)
         with pytest.raises(FaultError, match="has no proxy in this stack"):
             chaos.latency("daprd->valkey", 100)
+
+
+def test_soft_restart_keeps_the_pid_and_workflows_go_on(
+    dapr_stack: Stack, chaos: Chaos, orders: Orders
+) -> None:
+    pid = dapr_stack.process("daprd").pid
+    before = dapr_stack.process("daprd").log_size()
+    orders.submit_many(3)
+    chaos.soft_restart()
+    chaos.assert_ok(orders)
+    assert dapr_stack.process("daprd").pid == pid
+    assert "Received signal 'hangup'; restarting" in dapr_stack.process("daprd").log_since(before)

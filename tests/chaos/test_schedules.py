@@ -15,18 +15,22 @@ from harness.faults.schedule import At, FaultEvent, OnCompleted, OnFailpoint, Sc
 from harness.runner import run_schedule
 
 
-def test_a_schedule_of_event_and_time_triggers_runs_three_phases(chaos: Chaos,
-                                                                  orders: Orders) -> None:
-    schedule = Schedule((
-        FaultEvent(OnFailpoint("charge_payment.after_effect", nth=3), Kill("app"), duration=1.0),
-        FaultEvent(OnCompleted(5), LinkToxic("daprd->valkey", tx.latency(200)), duration=1.0),
-        FaultEvent(At(0.5), Pause("scheduler"), duration=0.5),
-    ))
+def test_a_schedule_of_event_and_time_triggers_runs_three_phases(
+    chaos: Chaos, orders: Orders
+) -> None:
+    schedule = Schedule(
+        (
+            FaultEvent(
+                OnFailpoint("charge_payment.after_effect", nth=3), Kill("app"), duration=1.0
+            ),
+            FaultEvent(OnCompleted(5), LinkToxic("daprd->valkey", tx.latency(200)), duration=1.0),
+            FaultEvent(At(0.5), Pause("scheduler"), duration=0.5),
+        )
+    )
     verification = run_schedule(chaos, schedule, orders, count=20, concurrency=4)
     assert verification.passed, verification.report()
     kinds = [(w.kind, w.target) for w in chaos.timeline.windows]
-    assert sorted(kinds) == [("kill", "app"), ("latency", "daprd->valkey"),
-                             ("pause", "scheduler")]
+    assert sorted(kinds) == [("kill", "app"), ("latency", "daprd->valkey"), ("pause", "scheduler")]
     assert all(w.end is not None for w in chaos.timeline.windows)
     phases = [m.text for m in chaos.timeline.marks if m.kind == "phase"]
     assert phases[:2] == ["chaos", "heal"] and phases[-1] == "verify"
@@ -34,7 +38,8 @@ def test_a_schedule_of_event_and_time_triggers_runs_three_phases(chaos: Chaos,
 
 
 def test_a_trigger_that_never_fires_is_an_error(chaos: Chaos, orders: Orders) -> None:
-    schedule = Schedule((FaultEvent(OnFailpoint("no_such.failpoint"), LinkDown("app->daprd")),),
-                        chaos_timeout=2.0)
+    schedule = Schedule(
+        (FaultEvent(OnFailpoint("no_such.failpoint"), LinkDown("app->daprd")),), chaos_timeout=2.0
+    )
     with pytest.raises(FaultError, match="never triggered within the 2s chaos phase"):
         run_schedule(chaos, schedule, orders, count=2)
