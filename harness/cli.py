@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from harness import options
 from harness.errors import ConfigError, HarnessError
 from harness.runtime import versions
 from harness.runtime.provision import ALL_TOOLS, doctor, provision
@@ -27,39 +28,12 @@ from harness.stack.stack import LOG_LEVELS, AppSpec, Stack, StackConfig, referen
 log = logging.getLogger("harness")
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _port(text: str) -> int:
-    value = _positive_int(text)
-    if not 1024 <= value <= 65535 - 32:
-        raise argparse.ArgumentTypeError(f"base port must be in 1024..65503, got {text}")
-    return value
-
-
 def _stack_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("stack")
     group.add_argument("--app-id", default="orders", help="Dapr app id (default: orders)")
     group.add_argument(
         "--base-port",
-        type=_port,
+        type=options.base_port,
         default=None,
         help="first port of the 32-port block (default: a free block in 20000..32000)",
     )
@@ -71,7 +45,7 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--ready-timeout",
-        type=_positive_float,
+        type=options.seconds,
         default=60.0,
         help="seconds to wait for each member to become ready (default: 60)",
     )
@@ -204,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="submit a batch of orders to the reference app and report")
     p.add_argument(
-        "--orders", type=_positive_int, default=200, help="orders to submit (default 200)"
+        "--orders", type=options.positive_int, default=200, help="orders to submit (default 200)"
     )
     p.add_argument("--report", default="reports", help="report root directory (default: reports)")
     p.set_defaults(func=cmd_demo)

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness import options
 from harness.chaos import Chaos
 from harness.errors import HarnessError
 from harness.settings import Settings
@@ -36,35 +37,11 @@ from harness.workload.orders import OrderAPIClient, Orders
 log = logging.getLogger("harness")
 
 
-def _positive_float(text: str) -> float:
-    import argparse
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
-    return value
-
-
-def _base_port(text: str) -> int:
-    import argparse
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1024 <= value <= 65503:
-        raise argparse.ArgumentTypeError(f"base port must be in 1024..65503, got {text}")
-    return value
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dapr-chaos", "Dapr workflow chaos harness")
     group.addoption(
         "--dapr-chaos-base-port",
-        type=_base_port,
+        type=options.base_port,
         default=None,
         help="first port of the stack's 32-port block (default: a free block)",
     )
@@ -76,7 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--dapr-chaos-ready-timeout",
-        type=_positive_float,
+        type=options.seconds,
         default=60.0,
         help="seconds to wait for each stack member (default: 60)",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -31,16 +32,27 @@ def cli(
     )
 
 
-def my_runs() -> set[str]:
-    return {p.name for p in registry_dir().glob("*.json")}
+def runs_of(pid: int) -> list[Path]:
+    """Registry records owned by process ``pid`` (other xdist workers have their own)."""
+    return [
+        p
+        for p in registry_dir().glob("*.json")
+        if json.loads(p.read_text()).get("owner_pid") == pid
+    ]
 
 
 def test_exec_runs_an_unchanged_third_party_workflow_script() -> None:
-    before = my_runs()
-    result = cli("exec", "--", sys.executable, str(HELLO), "chaos")
-    assert result.returncode == 0, result.stderr
-    assert 'RESULT COMPLETED ["Hello chaos", "Hello CHAOS"]' in result.stdout
-    assert my_runs() <= before
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "exec", "--", sys.executable, str(HELLO), "chaos"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert 'RESULT COMPLETED ["Hello chaos", "Hello CHAOS"]' in out
+    assert runs_of(proc.pid) == []
 
 
 def test_exec_gives_the_app_the_dapr_environment() -> None:
@@ -99,7 +111,6 @@ def test_a_missing_binary_exits_2_and_starts_nothing(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_tears_everything_down() -> None:
-    before = my_runs()
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "exec", "--", "sleep", "60"],
         cwd=ROOT,
@@ -108,16 +119,14 @@ def test_ctrl_c_tears_everything_down() -> None:
         text=True,
     )
     deadline = time.monotonic() + 60
-    new: set[str] = set()
-    while time.monotonic() < deadline and not new:
-        new = my_runs() - before
+    while time.monotonic() < deadline and not runs_of(proc.pid):
         time.sleep(0.1)
-    assert new, "the stack never registered"
+    assert runs_of(proc.pid), "the stack never registered"
     time.sleep(2.5)  # let it reach the command
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
-    assert my_runs() - before == set()
+    assert runs_of(proc.pid) == []
     assert "interrupted; stack stopped" in err
 
 

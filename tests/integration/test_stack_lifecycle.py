@@ -147,8 +147,10 @@ def test_a_killed_owner_is_reaped_on_the_next_run() -> None:
     time.sleep(0.3)
     survivors = [g for g in info["pgids"] if group_members(g)]
     assert survivors, "the grandchild should outlive its killed owner until reaped"
-    reaped = reap_orphans()
-    assert any("reaped run" in line for line in reaped)
+    # Another pytest-xdist worker starting a stack may reap it first: judge the end state.
+    reap_orphans()
     assert [g for g in info["pgids"] if group_members(g)] == []
     assert not Path(info["run_dir"]).exists()
     assert all(port_is_free(p) for p in info["ports"])
+    records = [json.loads(p.read_text()) for p in registry_dir().glob("*.json")]
+    assert all(r["run_dir"] != info["run_dir"] for r in records)
