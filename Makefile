@@ -29,9 +29,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check harness scenarios tests bench conftest.py
 	$(BIN)/mypy
 
-# Everything but the tests marked slow (they loop until an upstream race shows).
+# Everything but the tests marked slow (they loop until an upstream race shows), one
+# stack per pytest-xdist worker; worksteal keeps the long chaos tests balanced.
+PYTEST_WORKERS ?= auto
 test: provision lint
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-slow: provision
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)

@@ -24,7 +24,7 @@ def run(subset: list[str], workers: int) -> float:
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
-         "-n", str(workers), *subset],
+         "-n", str(workers), *(["--dist", "worksteal"] if workers else []), *subset],
         cwd=ROOT, capture_output=True, text=True,
     )
     took = time.monotonic() - started

@@ -33,7 +33,15 @@ NO_APP = None
 def test_stop_leaves_no_process_port_or_directory() -> None:
     with Stack() as stack:
         footprint = Footprint.of(stack)
-        assert len(footprint.pids) == 5 and footprint.leftovers() != []
+        assert set(stack.members) == {
+            "toxiproxy",
+            "valkey",
+            "placement",
+            "scheduler",
+            "daprd",
+            "app",
+        }
+        assert len(footprint.pids) == 6 and footprint.leftovers() != []
         record = registry_dir() / f"{stack.run_dir.name.removeprefix('dapr-chaos-')}.json"
         assert record.exists()
         assert stack.run_dir.stat().st_mode & 0o777 == 0o700
