@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from harness.errors import StackError
 
@@ -80,10 +81,12 @@ class ManagedProcess:
         name: str,
         argv: Sequence[str],
         *,
-        log_path: Path,
+        log_path: Path | None,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
     ) -> None:
+        """``log_path=None``: the process writes to this process's stdout and stderr (the
+        foreground command of ``dapr-chaos exec``)."""
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
@@ -106,25 +109,33 @@ class ManagedProcess:
         """Spawn the process; output is appended to ``log_path``."""
         if self.running():
             raise StackError(f"{self.name} is already running (pid {self.pid})")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         in_main = threading.current_thread() is threading.main_thread()
-        with open(self.log_path, "ab") as log:
-            log.write(f"=== {time.strftime('%H:%M:%S')} start: {' '.join(self.argv)}\n".encode())
-            log.flush()
-            try:
-                self._popen = subprocess.Popen(
-                    self.argv,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=self.env,
-                    cwd=self.cwd,
-                    start_new_session=True,
-                    preexec_fn=_die_with_parent if in_main else None,
-                )
-            except OSError as exc:
-                raise StackError(f"cannot start {self.name} ({self.argv[0]}): {exc}") from exc
+        if self.log_path is None:
+            self._spawn(None, in_main)
+        else:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "ab") as log:
+                stamp = f"=== {time.strftime('%H:%M:%S')} start: {' '.join(self.argv)}\n"
+                log.write(stamp.encode())
+                log.flush()
+                self._spawn(log, in_main)
+        assert self._popen is not None
         self.start_time = process_start_time(self._popen.pid)
+
+    def _spawn(self, log: Any, in_main: bool) -> None:
+        try:
+            self._popen = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL if log is not None else None,
+                stdout=log,
+                stderr=subprocess.STDOUT if log is not None else None,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
+                preexec_fn=_die_with_parent if in_main else None,
+            )
+        except OSError as exc:
+            raise StackError(f"cannot start {self.name} ({self.argv[0]}): {exc.strerror}") from exc
 
     def running(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
@@ -146,17 +157,19 @@ class ManagedProcess:
         os.killpg(self.pgid, sig)
 
     def log_tail(self, lines: int = 40) -> str:
-        return tail(self.log_path, lines)
+        return tail(self.log_path, lines) if self.log_path else ""
 
     def log_size(self) -> int:
         """Current size of the log in bytes (a bookmark for :meth:`log_since`)."""
         try:
-            return self.log_path.stat().st_size
+            return self.log_path.stat().st_size if self.log_path else 0
         except OSError:
             return 0
 
     def log_since(self, offset: int, limit: int = 4 * 1024 * 1024) -> str:
         """What the process logged after ``offset`` bytes (at most ``limit`` bytes)."""
+        if self.log_path is None:
+            return ""
         try:
             with open(self.log_path, "rb") as handle:
                 handle.seek(offset)

@@ -9,7 +9,6 @@ error propagates: nothing is left half-started.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -43,7 +42,7 @@ from harness.stack.members import (
     Valkey,
 )
 from harness.stack.ports import HOST, PortBlock, reserve_block
-from harness.stack.process import ManagedProcess, process_start_time
+from harness.stack.process import ManagedProcess
 from harness.stack.registry import RunRecord, reap_orphans
 
 log = logging.getLogger("harness.stack")
@@ -149,6 +148,8 @@ class Stack:
         self._secrets = Secrets(secrets.token_urlsafe(24), secrets.token_urlsafe(24))
         self.topology: Topology | None = None
         self.failpoints: Failpoints | None = None
+        # Processes started outside the members (the `exec` command): stopped by stop().
+        self._extra: list[ManagedProcess] = []
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -261,6 +262,12 @@ class Stack:
         """Stop every member (app first), release the ports, remove the run directory
         unless kept. Safe to call more than once, and after a failed start."""
         errors: list[str] = []
+        for extra in self._extra:
+            try:
+                extra.stop(self.config.stop_grace)
+            except Exception as exc:  # keep stopping the others
+                errors.append(f"{extra.name}: {exc}")
+        self._extra.clear()
         for name in ("app", "daprd", "scheduler", "placement", "valkey", "toxiproxy"):
             member = self.members.get(name)
             if member is None:
@@ -381,23 +388,21 @@ class Stack:
         if not command:
             raise ConfigError("no command given to run as the app")
         assert self._record is not None and self.run_dir is not None
-        import subprocess
-
+        process = ManagedProcess("exec", list(command), log_path=None, env=self.app_env(env))
         try:
-            proc = subprocess.Popen(list(command), env=self.app_env(env), start_new_session=True)
-        except OSError as exc:
+            process.start()
+        except StackError as exc:
             raise ConfigError(
-                f"cannot run {command[0]!r}: {exc.strerror}; check the command "
-                "and that it is on PATH"
+                f"cannot run {command[0]!r}: {exc.__cause__ or exc}; check the command and "
+                "that it is on PATH"
             ) from exc
-        self._record.add_group("exec", proc.pid, process_start_time(proc.pid))
+        # Known to stop() from here on: an interrupt anywhere below still kills it.
+        self._extra.append(process)
+        self._record.add_group("exec", process.pgid, process.start_time)
         try:
-            return proc.wait(timeout)
+            return process.wait(timeout)
         finally:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, 9)
-                proc.wait()
+            process.stop(self.config.stop_grace)
 
     @property
     def toxiproxy(self) -> ToxiproxyClient:

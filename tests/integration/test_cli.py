@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.stack.process import group_members
 from harness.stack.registry import registry_dir
 from tests.integration.leftovers import child_processes
 
@@ -118,15 +119,24 @@ def test_ctrl_c_tears_everything_down() -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not runs_of(proc.pid):
-        time.sleep(0.1)
-    assert runs_of(proc.pid), "the stack never registered"
-    time.sleep(2.5)  # let it reach the command
+
+    def exec_group() -> int | None:
+        for record in runs_of(proc.pid):
+            for group in json.loads(record.read_text())["groups"]:
+                if group["name"] == "exec":
+                    return int(group["pgid"])
+        return None
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and exec_group() is None:
+        time.sleep(0.05)
+    pgid = exec_group()
+    assert pgid is not None, "the command never started"
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert runs_of(proc.pid) == []
+    assert group_members(pgid) == [], "the exec'd command outlived dapr-chaos"
     assert "interrupted; stack stopped" in err
 
 
