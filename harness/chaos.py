@@ -86,6 +86,7 @@ class Chaos:
         self._errors: list[BaseException] = []
         self._lock = threading.RLock()
         self.started = time.time()
+        self._armed_here: list[tuple[str, str]] = []
 
     # -- faults ----------------------------------------------------------------------
 
@@ -205,6 +206,7 @@ class Chaos:
         """Arm failpoint ``name`` (see :class:`~harness.faults.failpoints.Failpoint`)."""
         failpoint = Failpoint(name, action, **options)
         self.failpoints.arm(failpoint)
+        self._armed_here.append((name, action))
         self.timeline.mark("failpoint", f"armed {name}: {action}")
         return failpoint
 
@@ -451,7 +453,22 @@ class Chaos:
         """Heal (unless ``heal=False``), wait for the orders, run ``checks``."""
         if heal:
             self.heal()
+        self._check_failpoints_fired()
         return run_checks(self.observe(orders, deadline=deadline), checks)
+
+    def _check_failpoints_fired(self) -> None:
+        """A failpoint armed with an action that never fired did nothing: an error."""
+        acting = {name for name, action in self._armed_here if action != "trace"}
+        if not acting:
+            return
+        fired = {h.name for h in self.ledger().failpoints if h.fired and h.ts >= self.started}
+        idle = sorted(acting - fired)
+        if idle:
+            raise FaultError(
+                f"failpoint(s) {', '.join(idle)} were armed but never fired, so they did "
+                "nothing: check the names against the app's failpoint() calls and that the "
+                "workload reaches them"
+            )
 
     def assert_ok(self, orders: Orders, **kwargs: Any) -> Verification:
         """:meth:`verify`, raising AssertionError with the full report unless it passed."""

@@ -201,6 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="dapr-chaos: %(message)s",
         stream=sys.stderr,
     )
+    # Explicitly, because a parent that ignores SIGINT (a non-interactive shell's `&`, a
+    # pytest-xdist worker) hands that to us, and Python then installs no Ctrl-C handler.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGHUP, _terminate)
     try:

@@ -85,12 +85,15 @@ class OrderAPIClient:
     def request(
         self, method: str, path: str, body: Any = None, *, raw: bytes | None = None
     ) -> Response:
-        """One request; retried once on a dropped keep-alive connection."""
+        """One request. Retried once only when a reused keep-alive connection turns out
+        to be closed (the server never saw the request); a timeout or a failure on a fresh
+        connection is not retried: a POST may have been applied."""
         payload = (
             raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         )
         headers = {"Content-Type": "application/json"} if payload is not None else {}
         for attempt in (1, 2):
+            reused = getattr(self._local, "conn", None) is not None
             conn = self._conn()
             try:
                 conn.request(method, path, body=payload, headers=headers)
@@ -99,7 +102,10 @@ class OrderAPIClient:
             except (ConnectionError, http.client.HTTPException, OSError) as exc:
                 conn.close()
                 self._local.conn = None
-                if attempt == 2:
+                stale = reused and isinstance(
+                    exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+                )
+                if attempt == 2 or not stale:
                     raise WorkloadError(
                         f"{method} {path} on 127.0.0.1:{self.port} failed: {exc}"
                     ) from exc

@@ -5,7 +5,9 @@ DAPR_API_TOKEN, APP_PORT, and the business store URL DAPR_CHAOS_VALKEY_URL.
 ORDER_APP_VARIANT selects a deliberately broken variant for checker tests:
 ``payment-not-idempotent`` charges on every activity execution; ``loses-orders`` answers
 202 before scheduling and schedules from an in-memory queue (a crash loses orders);
-``task-execution-key`` keys effects on task_execution_id, which a daprd crash can defeat.
+``task-execution-key`` keys effects on task_execution_id, which a daprd crash can defeat;
+``worker-quits`` stops its workflow worker on SIGUSR1 and keeps serving HTTP (what the
+Python SDK's worker can do after a sidecar restart).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from scenarios.order_app import workflow
 from scenarios.order_app.api import OrderAPI
 from scenarios.order_app.store import DEFAULT_CATALOG, OrderStore
 
-VARIANTS = ("correct", "payment-not-idempotent", "loses-orders", "task-execution-key")
+VARIANTS = (
+    "correct",
+    "payment-not-idempotent",
+    "loses-orders",
+    "task-execution-key",
+    "worker-quits",
+)
 
 
 def _required(name: str) -> str:
@@ -58,6 +66,8 @@ def main() -> None:
             stopping.set()
             threading.Thread(target=api.shutdown, daemon=True).start()
 
+    if variant == "worker-quits":
+        signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(target=runtime.shutdown).start())
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"order app ({variant}) serving on 127.0.0.1:{api.server_address[1]}", flush=True)

@@ -1,0 +1,50 @@
+"""The worker-health check fails on an app whose workflow worker quits while the app
+stays up (what python-sdk #900 does after a sidecar restart), and the opt-in restart
+brings the orders home."""
+
+from __future__ import annotations
+
+import signal
+
+from harness import OrderAPIClient, Orders, Stack, Verdict
+from harness.chaos import Chaos
+
+VARIANT = "worker-quits"
+
+
+def test_a_worker_that_never_comes_back_fails_worker_health(variant_stack: Stack) -> None:
+    chaos = Chaos(variant_stack, worker_grace=5)
+    orders = Orders(OrderAPIClient(variant_stack.ports["app"]), prefix="quit-")
+    try:
+        chaos.arm("reserve_stock.before_effect", "delay", seconds=1.0, count=None)
+        orders.submit_many(2)
+        chaos.wait_for_hit("reserve_stock.before_effect", prefix=orders.prefix)
+        variant_stack.process("app").signal(signal.SIGUSR1)  # the worker stops, the app lives
+        chaos.disarm("reserve_stock.before_effect")
+        verification = chaos.verify(orders, deadline=5)
+    finally:
+        chaos.restart_app_on_lost_worker = True
+        chaos.reset()
+    result = verification.result("worker-health")
+    assert result.verdict is Verdict.FAIL, verification.report()
+    assert "no workflow worker connected 5s after healing although the app" in result.evidence[0]
+    # Its orders are stuck mid-workflow: nothing-lost names them with their last event.
+    lost = verification.result("nothing-lost")
+    assert lost.verdict is Verdict.FAIL and "stuck RUNNING; last event #" in lost.evidence[0]
+
+
+def test_the_opt_in_restart_recovers_and_still_reports_it(variant_stack: Stack) -> None:
+    chaos = Chaos(variant_stack, worker_grace=5, restart_app_on_lost_worker=True)
+    orders = Orders(OrderAPIClient(variant_stack.ports["app"]), prefix="quit2-")
+    try:
+        chaos.arm("reserve_stock.before_effect", "delay", seconds=1.0, count=None)
+        orders.submit_many(2)
+        chaos.wait_for_hit("reserve_stock.before_effect", prefix=orders.prefix)
+        variant_stack.process("app").signal(signal.SIGUSR1)
+        chaos.disarm("reserve_stock.before_effect")
+        verification = chaos.verify(orders, deadline=60)
+    finally:
+        chaos.reset()
+    assert verification.result("nothing-lost").verdict is Verdict.PASS
+    assert verification.result("worker-health").verdict is Verdict.FAIL
+    assert any(m.text.startswith("restarting the app") for m in chaos.timeline.marks)
