@@ -428,6 +428,17 @@ class Chaos:
             business: dict[str, dict[str, int]] | None = orders.api.state()
         except WorkloadError:
             business = None
+        metadata = self.stack.daprd.metadata()
+        app = self.stack.members.get("app")
+        workers = readiness.workflow_workers(metadata)
+        if pending and app is not None and app.process.running() and workers == 0:
+            finding = (
+                f"{len(pending)} order(s) stuck while the app (pid {app.process.pid}) runs "
+                "and daprd counts no connected workflow worker: the worker stopped after "
+                "the heal"
+            )
+            self.worker_findings.append(finding)
+            self.timeline.mark("finding", finding)
         return History(
             accepted=dict(orders.accepted),
             statuses=statuses,
@@ -436,7 +447,7 @@ class Chaos:
             uncertain=dict(orders.uncertain),
             refused=dict(orders.refused),
             business_state=business,
-            metadata=self.stack.daprd.metadata(),
+            metadata=metadata,
             last_events=last_events,
             worker_findings=list(self.worker_findings),
             known_findings=list(self.known_findings),
