@@ -109,7 +109,8 @@ def _report_batch(
 
 
 def run_demo(*, orders: int, report_root: Path, settings: Settings) -> int:
-    """Returns 0 when every order is terminal and the business state is consistent."""
+    """Returns 0 when every order is terminal, the business state is consistent and every
+    chaos scenario passed."""
     report = report_root / f"{time.strftime('%Y%m%d-%H%M%S')}-demo"
     report.mkdir(parents=True, exist_ok=True)
     _say("starting the stack (Valkey, placement, scheduler, daprd, order app) ...")
@@ -159,13 +160,13 @@ def run_demo(*, orders: int, report_root: Path, settings: Settings) -> int:
     latest.symlink_to(report.name)
 
     completed = sum(1 for s in statuses.values() if s.runtime_status == "COMPLETED")
-    _say(f"report: {report / 'summary.json'}")
-    _say(f"logs:   {report / 'logs'} (valkey, placement, scheduler, daprd, app)")
     _say("")
     _say(f"{'chaos scenario':44} {'verdict':8} checks")
     for scenario in summary["scenarios"]:
         marks = " ".join(f"{c['name']}={c['verdict']}" for c in scenario["checks"])
         _say(f"{scenario['name']:44} {scenario['verdict'].upper():8} {marks}")
+    _say(f"report: {report / 'summary.json'}")
+    _say(f"logs:   {report / 'logs'} (valkey, placement, scheduler, daprd, app)")
     ok = (
         check.passed
         and completed == len(ids)
