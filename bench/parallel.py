@@ -23,9 +23,23 @@ ROOT = Path(__file__).resolve().parents[1]
 def run(subset: list[str], workers: int) -> float:
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
-         "-n", str(workers), *(["--dist", "worksteal"] if workers else []), *subset],
-        cwd=ROOT, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "not slow",
+            "-n",
+            str(workers),
+            *(["--dist", "worksteal"] if workers else []),
+            *subset,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     took = time.monotonic() - started
     last = (proc.stdout.strip().splitlines() or ["?"])[-1]
