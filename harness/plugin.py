@@ -122,7 +122,8 @@ def test_prefix(nodeid: str) -> str:
 def chaos(dapr_stack: Stack) -> Iterator[Chaos]:
     """Faults, failpoints and checks for this test; the stack is healed and every
     failpoint disarmed afterwards, so the next test starts from a healthy stack."""
-    dapr_stack.failpoints.clear() if dapr_stack.failpoints else None
+    if dapr_stack.failpoints is not None:  # a fresh start: no arming, no hit counts
+        dapr_stack.failpoints.clear()
     session = Chaos(dapr_stack)
     try:
         yield session
