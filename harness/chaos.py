@@ -24,7 +24,7 @@ from harness.faults.network import LinkDown, LinkToxic
 from harness.faults.process import Kill, Pause, Restart, SoftRestart
 from harness.record.history import History
 from harness.record.instances import InstanceReader
-from harness.record.ledger import FailpointHit, Ledger
+from harness.record.ledger import FailpointFollower, FailpointHit, Ledger
 from harness.record.timeline import FaultWindow, Timeline
 from harness.stack import readiness
 from harness.stack.stack import Stack
@@ -86,6 +86,7 @@ class Chaos:
         self._errors: list[BaseException] = []
         self._lock = threading.RLock()
         self.started = time.time()
+        self.hits = FailpointFollower(stack.ledger_path)
         self._armed_here: list[tuple[str, str]] = []
 
     # -- faults ----------------------------------------------------------------------
@@ -222,7 +223,7 @@ class Chaos:
         """Wait until failpoint ``name`` is hit (and ``fired``, by default)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for hit in self.ledger(prefix).failpoints:
+            for hit in self.hits.hits(prefix):
                 if hit.name == name and hit.ts >= self.started and (hit.fired or not fired):
                     if hit.fired and hit.action == "crash":
                         self._wait_gone(hit.pid, deadline)
@@ -472,7 +473,7 @@ class Chaos:
         acting = {name for name, action in self._armed_here if action != "trace"}
         if not acting:
             return
-        fired = {h.name for h in self.ledger().failpoints if h.fired and h.ts >= self.started}
+        fired = {h.name for h in self.hits.hits() if h.fired and h.ts >= self.started}
         idle = sorted(acting - fired)
         if idle:
             raise FaultError(

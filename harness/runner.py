@@ -57,7 +57,7 @@ def _fired(
     if isinstance(trigger, OnFailpoint):
         hits = [
             h
-            for h in chaos.ledger(orders.prefix).failpoints
+            for h in chaos.hits.hits(orders.prefix)
             if h.name == trigger.name and h.ts >= chaos.started
         ]
         return len(hits) >= trigger.nth

@@ -78,14 +78,6 @@ class ToxiproxyClient:
             )
         return json.loads(data) if data else None
 
-    def version(self) -> str:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-        try:
-            conn.request("GET", "/version")
-            return conn.getresponse().read().decode().strip()
-        finally:
-            conn.close()
-
     def create_proxy(self, name: str, listen: str, upstream: str) -> None:
         self._call(
             "POST",
@@ -95,10 +87,6 @@ class ToxiproxyClient:
 
     def proxies(self) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = self._call("GET", "/proxies")
-        return result
-
-    def proxy(self, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"/proxies/{name}")
         return result
 
     def set_enabled(self, name: str, enabled: bool) -> None:

@@ -57,6 +57,60 @@ class FailpointHit:
     activity: str | None
 
 
+def _failpoint_hit(rec: dict[str, Any]) -> FailpointHit:
+    return FailpointHit(
+        rec["name"],
+        rec["hit"],
+        bool(rec["fired"]),
+        rec.get("action"),
+        rec["ts"],
+        rec["pid"],
+        rec.get("workflow_id"),
+        rec.get("activity"),
+    )
+
+
+def _matches(rec: dict[str, Any], prefix: str) -> bool:
+    wf = rec.get("workflow_id") or ""
+    return not prefix or wf.startswith(prefix) or str(rec.get("subject", "")).startswith(prefix)
+
+
+class FailpointFollower:
+    """Failpoint hits appended to the ledger since this follower was made.
+
+    Polled every few milliseconds while a test waits for a hit: it reads only the bytes
+    added since the last call, not the whole (session-long) ledger again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = path.stat().st_size if path.exists() else 0
+        self._hits: list[tuple[FailpointHit, dict[str, Any]]] = []
+
+    def hits(self, prefix: str = "") -> list[FailpointHit]:
+        self._read_new()
+        return [hit for hit, rec in self._hits if _matches(rec, prefix)]
+
+    def _read_new(self) -> None:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return
+        complete = data[: data.rfind(b"\n") + 1]  # a line still being written waits
+        self.offset += len(complete)
+        for line in complete.splitlines():
+            if b'"failpoint"' not in line:
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("type") == "failpoint":
+                self._hits.append((_failpoint_hit(rec), rec))
+
+
 @dataclass
 class Ledger:
     """A parsed ledger, optionally restricted to instance ids starting with ``prefix``."""
@@ -89,9 +143,7 @@ class Ledger:
                     torn += 1
                     continue
                 wf = rec.get("workflow_id") or ""
-                if prefix and not (
-                    wf.startswith(prefix) or str(rec.get("subject", "")).startswith(prefix)
-                ):
+                if not _matches(rec, prefix):
                     continue
                 if rec.get("type") == "effect":
                     application = rec.get("application")
@@ -128,26 +180,12 @@ class Ledger:
                 elif rec.get("type") == "invocation_end":
                     ended[(wf, rec["activity"], rec["task_execution_id"], rec["pid"])] += 1
                 elif rec.get("type") == "failpoint":
-                    failpoints.append(
-                        FailpointHit(
-                            rec["name"],
-                            rec["hit"],
-                            bool(rec["fired"]),
-                            rec.get("action"),
-                            rec["ts"],
-                            rec["pid"],
-                            rec.get("workflow_id"),
-                            rec.get("activity"),
-                        )
-                    )
+                    failpoints.append(_failpoint_hit(rec))
         return cls(effects, invocations, torn, failpoints, ended, rerecorded)
 
     def effect_counts(self) -> Counter[tuple[str, str]]:
         """How many times each (kind, subject) was applied."""
         return Counter((e.kind, e.subject) for e in self.effects)
-
-    def effects_of(self, subject: str) -> list[Effect]:
-        return [e for e in self.effects if e.subject == subject]
 
     def reexecutions(self) -> Counter[tuple[str, str]]:
         """(workflow id, activity) → extra executions of the same scheduled call."""

@@ -69,14 +69,6 @@ class Timeline:
             before = [w for w in self.windows if w.start <= ts]
         return max(before, key=lambda w: w.start) if before else None
 
-    def since(self, ts: float) -> Timeline:
-        """A view of what happened from ``ts`` on (windows still open at ``ts`` included)."""
-        with self._lock:
-            return Timeline(
-                [w for w in self.windows if w.end is None or w.end >= ts],
-                [m for m in self.marks if m.ts >= ts],
-            )
-
     def save(self, path: Path) -> None:
         with self._lock:
             data = {

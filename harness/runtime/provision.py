@@ -97,9 +97,6 @@ class Binaries:
     scheduler: Binary
     toxiproxy: Binary
 
-    def all(self) -> list[Binary]:
-        return [self.valkey, self.daprd, self.placement, self.scheduler, self.toxiproxy]
-
 
 def pinned_version(name: str) -> str:
     if name in DAPR_TOOLS:

@@ -91,6 +91,16 @@ class Member:
         return self.wait_ready(timeout)
 
 
+def _healthz_ready(member: Member, port: int, timeout: float) -> float:
+    """Control-plane readiness: ``GET /healthz`` on its healthz port answers 200."""
+    return readiness.wait_for(
+        "GET /healthz -> 200",
+        lambda: readiness.http_status(port, "/healthz")[0] == 200,
+        process=member.process,
+        timeout=timeout,
+    )
+
+
 class Toxiproxy(Member):
     """toxiproxy-server: one proxy per link, created right after it answers."""
 
@@ -199,12 +209,7 @@ class Placement(Member):
         self._healthz = p["placement_healthz"]
 
     def wait_ready(self, timeout: float) -> float:
-        return readiness.wait_for(
-            "GET /healthz -> 200",
-            lambda: readiness.http_status(self._healthz, "/healthz")[0] == 200,
-            process=self.process,
-            timeout=timeout,
-        )
+        return _healthz_ready(self, self._healthz, timeout)
 
 
 class Scheduler(Member):
@@ -253,12 +258,7 @@ class Scheduler(Member):
         self._healthz = p["scheduler_healthz"]
 
     def wait_ready(self, timeout: float) -> float:
-        return readiness.wait_for(
-            "GET /healthz -> 200",
-            lambda: readiness.http_status(self._healthz, "/healthz")[0] == 200,
-            process=self.process,
-            timeout=timeout,
-        )
+        return _healthz_ready(self, self._healthz, timeout)
 
 
 class Daprd(Member):

@@ -27,7 +27,6 @@ from harness.faults.failpoints import Failpoints
 from harness.faults.toxiproxy import ToxiproxyClient
 from harness.runtime.provision import Binaries, provision_stack
 from harness.settings import Settings
-from harness.stack import readiness
 from harness.stack.components import DEFAULT_TEMPLATES, render_components
 from harness.stack.members import (
     LINKS,
@@ -434,36 +433,3 @@ class Stack:
         member.process.start()
         self._record.add_group(name, member.process.pgid, member.process.start_time)
         return member.wait_ready(timeout or self.config.ready_timeout)
-
-    def wait_workflow_ready(self, timeout: float) -> float:
-        """Wait until daprd's actor runtime is connected to placement and at least one
-        workflow worker is connected; returns the seconds waited."""
-        daprd = self.daprd
-        started = time.monotonic()
-        readiness.wait_for(
-            "actor runtime RUNNING with placement connected",
-            lambda: readiness.actors_ready(daprd.metadata()),
-            process=daprd.process,
-            timeout=timeout,
-            detail=lambda: str((daprd.metadata() or {}).get("actorRuntime")),
-        )
-        readiness.wait_for(
-            "workflows.connectedWorkers >= 1",
-            lambda: readiness.workflow_workers(daprd.metadata()) >= 1,
-            process=self.members["app"].process if "app" in self.members else None,
-            timeout=max(0.5, timeout - (time.monotonic() - started)),
-            detail=lambda: str((daprd.metadata() or {}).get("workflows")),
-        )
-        return time.monotonic() - started
-
-    def restart_app(self, spec: AppSpec | None = None) -> float:
-        """Restart the app (optionally as a different command); returns the ready time."""
-        spec = spec or self.config.app
-        if spec is None:
-            raise StackError("this stack runs no app")
-        old = self.members.get("app")
-        if old is not None:
-            old.process.stop(self.config.stop_grace)
-        app = self._app_member(spec)
-        self._launch(app)
-        return app.wait_ready(self.config.ready_timeout)

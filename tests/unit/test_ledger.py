@@ -96,3 +96,26 @@ def test_an_application_recorded_twice_is_one_effect(
     assert ledger.effect_counts()[("payment.charged", "o-1")] == 1 and ledger.rerecorded == 1
     charge(fake_ctx("o-1", "k"), "o-1:k#2")  # a non-idempotent app applies it again
     assert Ledger.read(tmp_path / "l.jsonl").effect_counts()[("payment.charged", "o-1")] == 2
+
+
+def test_the_failpoint_follower_reads_only_what_was_appended(tmp_path: Path) -> None:
+    from harness.record.ledger import FailpointFollower
+
+    path = tmp_path / "l.jsonl"
+
+    def hit(n: int, wf: str) -> str:
+        return (
+            f'{{"type":"failpoint","name":"fp","hit":{n},"fired":true,"action":"crash",'
+            f'"ts":{n},"pid":1,"workflow_id":"{wf}"}}\n'
+        )
+
+    path.write_text(hit(1, "old-1"))  # before the follower: not its business
+    follower = FailpointFollower(path)
+    assert follower.hits() == []
+    with open(path, "a") as handle:
+        handle.write(hit(2, "a-1") + hit(3, "b-1") + hit(4, "a-2")[:20])  # last line torn
+    assert [h.hit for h in follower.hits()] == [2, 3]
+    assert [h.hit for h in follower.hits("a-")] == [2]
+    with open(path, "a") as handle:
+        handle.write(hit(4, "a-2")[20:])  # the line is now complete
+    assert [h.hit for h in follower.hits("a-")] == [2, 4]
