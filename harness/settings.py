@@ -68,7 +68,8 @@ class Settings:
             cache = Path(env["DAPR_CHAOS_CACHE"]).expanduser()
         else:
             xdg = env.get("XDG_CACHE_HOME")
-            cache = (Path(xdg) if xdg else Path.home() / ".cache") / "dapr-chaos"
+            home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+            cache = (Path(xdg) if xdg else home / ".cache") / "dapr-chaos"
         overrides = {
             name: Path(env[var]).expanduser() for name, var in BINARY_ENV.items() if env.get(var)
         }

@@ -9,7 +9,9 @@ from harness import AppSpec, ConfigError, Settings, StackConfig
 
 def test_settings_defaults_and_overrides(tmp_path: Path) -> None:
     s = Settings.from_env({"HOME": str(tmp_path)})
-    assert s.cache_dir == Path.home() / ".cache" / "dapr-chaos" or s.cache_dir.name == "dapr-chaos"
+    assert s.cache_dir == tmp_path / ".cache" / "dapr-chaos"
+    s = Settings.from_env({"HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert s.cache_dir == tmp_path / "xdg" / "dapr-chaos"
     s = Settings.from_env(
         {
             "DAPR_CHAOS_CACHE": str(tmp_path / "c"),
