@@ -136,7 +136,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from harness.demo import run_demo
 
-    return run_demo(orders=args.orders, report_root=Path(args.report), settings=settings)
+    return run_demo(report_root=Path(args.report), settings=settings, expr=args.expr)
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -191,10 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--app", help="app command line instead of the reference order app")
     p.set_defaults(func=cmd_up)
 
-    p = sub.add_parser("demo", help="submit a batch of orders to the reference app and report")
-    p.add_argument(
-        "--orders", type=options.positive_int, default=200, help="orders to submit (default 200)"
+    p = sub.add_parser(
+        "demo", help="run the shipped chaos scenarios against the reference app and report"
     )
+    p.add_argument("-k", dest="expr", help="select scenarios by name (as for run)")
     p.add_argument("--report", default="reports", help="report root directory (default: reports)")
     p.set_defaults(func=cmd_demo)
 
