@@ -58,6 +58,26 @@ class InstanceReader:
             ) from exc
         return list(resp.events)
 
+    def instance_ids(self, *, page_size: int = 500) -> list[str]:
+        """Every workflow instance id daprd knows (``ListInstanceIDs``, all pages)."""
+        ids: list[str] = []
+        token = ""
+        while True:
+            try:
+                resp = self._stub.ListInstanceIDs(
+                    pb.ListInstanceIDsRequest(pageSize=page_size, continuationToken=token),
+                    metadata=self._metadata,
+                    timeout=self.timeout,
+                )
+            except grpc.RpcError as exc:
+                raise WorkloadError(
+                    f"ListInstanceIDs failed: {exc.code().name}: {exc.details()}"
+                ) from exc
+            ids.extend(resp.instanceIds)
+            token = resp.continuationToken
+            if not token or not resp.instanceIds:
+                return ids
+
     def last_event(self, instance_id: str) -> str:
         """The last history event, described; or why it could not be read."""
         try:
