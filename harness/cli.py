@@ -19,6 +19,7 @@ from types import FrameType
 
 from harness import options
 from harness.errors import ConfigError, HarnessError
+from harness.replay import cli as replay_cli
 from harness.runtime import versions
 from harness.runtime.provision import ALL_TOOLS, doctor, provision
 from harness.settings import Settings
@@ -182,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--report", default="reports", help="report root directory (default: reports)")
     p.set_defaults(func=cmd_demo)
+
+    replay_cli.register(sub)
 
     p = sub.add_parser("reap", help="kill processes and remove run dirs left by dead runs")
     p.set_defaults(func=cmd_reap)
