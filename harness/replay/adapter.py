@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 import inspect
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from dapr.ext.workflow._durabletask.internal import history_events_pb2 as _event
 from dapr.ext.workflow._durabletask.internal import orchestration_pb2 as _orchestration
 
 from harness.errors import ConfigError, HarnessError
-from harness.replay.steps import ACTIVITY, CHILD, COMPLETE, EVENT, TIMER, Step
+from harness.replay.steps import ACTIVITY, CHILD, COMPLETE, EVENT, TIMER, VERSION_MISSING, Step
 
 # The dapr-ext-workflow release whose private API this module was written against.
 SDK_VERSION = "1.18.3"
@@ -154,6 +155,19 @@ def _fresh(fn: Callable[..., Any]) -> Callable[..., Any]:
     return workflow
 
 
+_SEQUENCE = re.compile(r"sequence number (\d+)")
+NONDETERMINISM = "NonDeterminismError"
+
+
+def nondeterminism_at(failure: str | None) -> int | None:
+    """The sequence id the SDK's own replay check names in a NonDeterminismError
+    failure ("... sequence number 3 ..."), or None when ``failure`` is not one."""
+    if not failure or not failure.startswith(NONDETERMINISM):
+        return None
+    found = _SEQUENCE.search(failure)
+    return int(found.group(1)) if found else -1
+
+
 def event_type(event: Any) -> str:
     kind = event.WhichOneof("eventType")
     return str(kind) if kind else "unknown"
@@ -200,6 +214,8 @@ def action_step(action: Any) -> Step:
             output=_text(a.result),
             failure=_failure(a.failureDetails),
         )
+    if kind == "workflowVersionNotAvailable":
+        return Step(VERSION_MISSING, action.id)
     return Step(str(kind), action.id)
 
 

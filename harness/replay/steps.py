@@ -14,6 +14,7 @@ CHILD = "child-workflow"
 TIMER = "timer"
 EVENT = "event"
 COMPLETE = "completion"
+VERSION_MISSING = "version-not-registered"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Step:
             if self.failure:
                 return f"completion {self.status} with failure {self.failure}"
             return f"completion {self.status} with output {self.output}"
+        if self.kind == VERSION_MISSING:
+            return "no registered version of the workflow that started this instance (stalled)"
         text = f"{self.kind} {self.name!r}" if self.name else self.kind
         if self.kind == TIMER:
             text += f" firing at {self.fire_at}" + (f" ({self.origin})" if self.origin else "")

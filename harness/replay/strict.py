@@ -21,7 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.replay.adapter import DECISIONS, TURN_START, Workflows, event_step, event_type
+from harness.replay.adapter import (
+    DECISIONS,
+    TURN_START,
+    Workflows,
+    event_step,
+    event_type,
+    nondeterminism_at,
+)
 from harness.replay.steps import COMPLETE, TIMER, Step
 
 
@@ -100,7 +107,8 @@ def compare_step(recorded: Step, produced: Step) -> list[tuple[str, str, str]]:
             diffs.append(("failure", str(recorded.failure), str(produced.failure)))
         return diffs
     if recorded.name != produced.name:
-        diffs.append((f"{recorded.kind} name", recorded.describe(), produced.describe()))
+        # A different step altogether: its input and position say nothing more.
+        return [(f"{recorded.kind} name", recorded.describe(), produced.describe())]
     if recorded.id != produced.id:
         diffs.append(("position", recorded.describe(), produced.describe()))
     if not _same_json(recorded.input, produced.input):
@@ -120,6 +128,43 @@ def compare_step(recorded: Step, produced: Step) -> list[tuple[str, str, str]]:
     return diffs
 
 
+def _diverged_earlier(
+    instance_id: str,
+    events: Sequence[Any],
+    number: int,
+    turn: Turn,
+    recorded: list[Step],
+    produced: list[Step],
+    source: str,
+) -> Mismatch | None:
+    """The code took another path while replaying earlier turns (which the SDK's own
+    check reports as a NonDeterminismError failure): that is the finding, not the
+    failed completion it turns into."""
+    failure = next((s.failure for s in produced if s.kind == COMPLETE), None)
+    at = nondeterminism_at(failure)
+    if at is None or any(s.failure == failure for s in recorded):
+        return None
+    index = next(
+        (
+            i
+            for i in range(turn.start)
+            if events[i].eventId == at and event_type(events[i]) in DECISIONS
+        ),
+        turn.start,
+    )
+    return Mismatch(
+        instance_id,
+        index,
+        number,
+        "replay of earlier steps",
+        f"event #{index}: {event_step(events[index], index).describe()}"
+        if index < turn.start
+        else "the steps recorded before this turn",
+        f"re-running the code took another path (the code is not deterministic): {failure}",
+        source,
+    )
+
+
 def replay_strictly(
     workflows: Workflows, instance_id: str, events: Sequence[Any], source: str = ""
 ) -> list[Mismatch]:
@@ -130,6 +175,9 @@ def replay_strictly(
         inputs = list(events[turn.start : turn.decisions_at])
         produced = workflows.turn(instance_id, replayed, inputs) if inputs else []
         recorded = [event_step(events[i], i) for i in range(turn.decisions_at, turn.end)]
+        diverged = _diverged_earlier(instance_id, events, number, turn, recorded, produced, source)
+        if diverged:
+            return [diverged]
         found: list[Mismatch] = []
         for position in range(max(len(recorded), len(produced))):
             if position >= len(produced):

@@ -1,0 +1,128 @@
+"""The ORIGINAL workflows whose histories the replay tests record on the real stack.
+
+Run as an app (``python tests/replay/apps/shop.py``) under ``Stack.run_command``: it
+starts a workflow worker, schedules one instance of each workflow (ids from argv[1]
+on), waits until all complete, and exits 0 (3 if one did not complete).
+
+- ``shop``: four chained activities (reserve, charge, ship, notify).
+- ``lucky`` branches on ``random.random()``; ``clocked`` on the wall clock
+  (``datetime.now()``): both replay-unsafe. ``clocked_safe`` branches on
+  ``ctx.current_utc_datetime``, the replay-safe clock.
+- ``shop_versioned`` is ``shop`` registered as version "v1" of a versioned workflow;
+  ``shop_patched`` is ``shop`` plus a step behind ``ctx.is_patched``.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+import dapr.ext.workflow as wf
+
+wfr = wf.WorkflowRuntime()
+
+
+@wfr.activity(name="reserve")
+def reserve(ctx: Any, order: dict[str, Any]) -> str:
+    return f"reserved {order['item']}"
+
+
+@wfr.activity(name="charge")
+def charge(ctx: Any, payment: dict[str, Any]) -> int:
+    return int(payment["amount"] * 100)
+
+
+@wfr.activity(name="ship")
+def ship(ctx: Any, order: dict[str, Any]) -> str:
+    return f"shipped {order['id']}"
+
+
+@wfr.activity(name="notify")
+def notify(ctx: Any, order_id: str) -> bool:
+    return True
+
+
+def shop(ctx: Any, order: dict[str, Any]) -> Any:
+    reserved = yield ctx.call_activity(reserve, input=order)
+    charged = yield ctx.call_activity(charge, input={"id": order["id"], "amount": order["amount"]})
+    shipped = yield ctx.call_activity(ship, input=order)
+    yield ctx.call_activity(notify, input=order["id"])
+    return {"id": order["id"], "reserved": reserved, "charged": charged, "shipped": shipped}
+
+
+def lucky(ctx: Any, order: dict[str, Any]) -> Any:
+    if random.random() < 0.5:
+        return (yield ctx.call_activity(reserve, input=order))
+    return (yield ctx.call_activity(ship, input=order))
+
+
+def clocked(ctx: Any, order: dict[str, Any]) -> Any:
+    if datetime.now(timezone.utc).microsecond % 2 == 0:
+        return (yield ctx.call_activity(reserve, input=order))
+    return (yield ctx.call_activity(ship, input=order))
+
+
+def clocked_safe(ctx: Any, order: dict[str, Any]) -> Any:
+    if ctx.current_utc_datetime.microsecond % 2 == 0:
+        return (yield ctx.call_activity(reserve, input=order))
+    return (yield ctx.call_activity(ship, input=order))
+
+
+def shop_versioned(ctx: Any, order: dict[str, Any]) -> Any:
+    return (yield from shop(ctx, order))
+
+
+def shop_patched(ctx: Any, order: dict[str, Any]) -> Any:
+    result = yield from shop(ctx, order)
+    if ctx.is_patched("notify-twice"):
+        yield ctx.call_activity(notify, input=order["id"])
+    return result
+
+
+wfr.register_workflow(shop, name="shop")
+wfr.register_workflow(shop_patched, name="shop_patched")
+wfr.register_workflow(lucky, name="lucky")
+wfr.register_workflow(clocked, name="clocked")
+wfr.register_workflow(clocked_safe, name="clocked_safe")
+wfr.register_versioned_workflow(
+    shop_versioned, name="shop_versioned", version_name="v1", is_latest=True
+)
+
+# (instance id suffix, workflow name): what one run of the app records.
+INSTANCES = (
+    ("shop-1", "shop"),
+    ("shop-2", "shop"),
+    ("lucky-1", "lucky"),
+    ("clocked-1", "clocked"),
+    ("clocked-safe-1", "clocked_safe"),
+    ("versioned-1", "shop_versioned"),
+    ("patched-1", "shop_patched"),
+)
+
+
+def order(instance: str) -> dict[str, Any]:
+    return {"id": instance, "item": "book", "amount": 12.5}
+
+
+def main(prefix: str) -> int:
+    wfr.start()
+    client = wf.DaprWorkflowClient()
+    try:
+        ids = [
+            client.schedule_new_workflow(
+                workflow=name, input=order(prefix + suffix), instance_id=prefix + suffix
+            )
+            for suffix, name in INSTANCES
+        ]
+        states = [client.wait_for_workflow_completion(i, timeout_in_seconds=60) for i in ids]
+    finally:
+        wfr.shutdown()
+    bad = [s for s in states if s is None or s.runtime_status.name != "COMPLETED"]
+    print("RECORDED", len(ids) - len(bad), "of", len(ids), flush=True)
+    return 3 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "rec-"))
