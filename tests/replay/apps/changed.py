@@ -131,6 +131,8 @@ versioned_rt.register_versioned_workflow(
 versioned_rt.register_versioned_workflow(
     _shop_v2, name="shop_versioned", version_name="v2", is_latest=True
 )
+
+
 # v2 alone (v1 deleted): the in-flight v1 instances cannot continue.
 def _shop_v2_only(ctx: Any, order: dict[str, Any]) -> Any:
     return (yield from _shop_v2(ctx, order))
