@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from harness.checks.result import CheckResult, Verdict
-from harness.errors import FaultError, WorkloadError
+from harness.errors import FaultError, StackError, WorkloadError
 from harness.workload.orders import Order, Orders, OrderStatus
 
 if TYPE_CHECKING:
@@ -62,14 +62,26 @@ def _outcome(chaos: Chaos, orders: Orders, order_id: str, status: OrderStatus) -
     return Outcome(order_id, status, effects, tuple(activities))
 
 
-def _wait_healing(chaos: Chaos, orders: Orders, order_id: str, deadline: float) -> OrderStatus:
-    """Wait until ``order_id`` is terminal, healing (restarting the app) after every
-    crash. ``deadline`` in seconds."""
+def _crashed_again(chaos: Chaos, orders: Orders, order_id: str) -> bool:
+    fired = [f for f in chaos.ledger(orders.prefix).fired() if f.workflow_id == order_id]
+    return bool(fired) and fired[-1].pid == chaos.stack.process("app").pid
+
+
+def _wait_healing(chaos: Chaos, orders: Orders, order: Order, deadline: float) -> OrderStatus:
+    """Wait until ``order`` is terminal, healing (restarting the app) after every crash;
+    submit it again if the app died before scheduling it. ``deadline`` in seconds."""
+    order_id = order.order_id
     app = chaos.stack.process("app")
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if not app.running():
-            chaos.heal()
+            try:
+                chaos.heal()
+            except StackError:
+                # The restarted app can reach the next armed failpoint before heal sees
+                # its worker: that crash is the point; anything else is not.
+                if app.running() or not _crashed_again(chaos, orders, order_id):
+                    raise
             continue
         try:
             status = orders.api.status(order_id)
@@ -77,6 +89,9 @@ def _wait_healing(chaos: Chaos, orders: Orders, order_id: str, deadline: float) 
             status = None  # the app died between the check and the request
         if status is not None and status.terminal:
             return status
+        if status is None and app.running() and order_id in orders.uncertain:
+            orders.uncertain.pop(order_id)
+            orders.submit(order)  # 404: the crash came before the workflow was scheduled
         time.sleep(0.05)
     raise WorkloadError(f"order {order_id} is not terminal {deadline:.0f}s into its crash run")
 
@@ -89,8 +104,12 @@ def _crash_run(
         # nth: the next hit from now, so hits of earlier runs do not count.
         chaos.arm(name, "crash", nth=chaos.failpoints.hits(name) + 1, count=1)
     try:
-        instance = orders.submit(order)
-        status = _wait_healing(chaos, orders, instance, deadline)
+        # The first crash can come before the app finished answering the POST: no answer
+        # is not a refusal. The order id is the instance id.
+        instance = orders.try_submit(order) or order.order_id
+        if instance in orders.refused:
+            raise WorkloadError(f"the crash run's order was refused: {orders.refused[instance]}")
+        status = _wait_healing(chaos, orders, order, deadline)
     finally:
         for name in names:
             chaos.disarm(name)
