@@ -8,6 +8,7 @@ recorded (the ledger), and what the harness did (the timeline).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.record.ledger import Ledger
@@ -30,3 +31,7 @@ class History:
     # Upstream misbehaviour the harness recognised and recovered from (reported, not blamed
     # on the app).
     known_findings: list[str] = field(default_factory=list)
+    # Workflow histories of the accepted orders, recorded at verify time (<id>.pb files),
+    # and the workflow code ("MODULE[:ATTR]") the replay check replays them against.
+    histories: Path | None = None
+    workflows: str | None = None
