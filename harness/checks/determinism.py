@@ -85,13 +85,20 @@ def _wait_healing(chaos: Chaos, orders: Orders, order: Order, deadline: float) -
             continue
         try:
             status = orders.api.status(order_id)
-        except WorkloadError:
-            status = None  # the app died between the check and the request
+        except WorkloadError:  # the app is starting, or crashed again
+            time.sleep(0.05)
+            continue
         if status is not None and status.terminal:
             return status
-        if status is None and app.running() and order_id in orders.uncertain:
+        if status is None and order_id in orders.uncertain:
+            # 404 after an unanswered POST: the crash came before the workflow was
+            # scheduled. Submit it again (unanswered again: it stays uncertain).
             orders.uncertain.pop(order_id)
-            orders.submit(order)  # 404: the crash came before the workflow was scheduled
+            orders.try_submit(order)
+            if order_id in orders.refused:
+                raise WorkloadError(
+                    f"resubmitting {order_id} was refused: {orders.refused[order_id]}"
+                )
         time.sleep(0.05)
     raise WorkloadError(f"order {order_id} is not terminal {deadline:.0f}s into its crash run")
 

@@ -31,6 +31,9 @@ from harness.replay.adapter import (
 )
 from harness.replay.steps import COMPLETE, TIMER, Step
 
+MISSING = "missing step"
+EXTRA = "extra step"
+
 
 @dataclass(frozen=True)
 class Mismatch:
@@ -51,9 +54,10 @@ class Mismatch:
 
     def __str__(self) -> str:
         where = f"{self.source}: " if self.source else ""
+        verb = "" if self.what in (MISSING, EXTRA) else " differs"
         return (
             f"{where}instance {self.instance_id}, event #{self.index} (turn {self.turn}): "
-            f"{self.what} differs; history: {self.history}; now: {self.now}"
+            f"{self.what}{verb}; history: {self.history}; now: {self.now}"
         )
 
 
@@ -187,7 +191,7 @@ def replay_strictly(
                         instance_id,
                         step.index if step.index is not None else turn.end,
                         number,
-                        "missing step",
+                        MISSING,
                         step.describe(),
                         "the code no longer schedules it",
                         source,
@@ -199,7 +203,7 @@ def replay_strictly(
                         instance_id,
                         turn.end,
                         number,
-                        "extra step",
+                        EXTRA,
                         "nothing recorded here",
                         produced[position].describe(),
                         source,

@@ -15,7 +15,7 @@ from harness.replay import Mismatch, assert_replays, replay_histories
 from tests.replay.apps import changed, shop
 from tests.replay.conftest import Recorded
 
-CLEAN = ("shop-1", "shop-2", "clocked-safe-1", "versioned-1", "patched-1")
+CLEAN = ("shop-1", "shop-2", "clocked-safe-1", "versioned-1", "patched-1", "fanout-1")
 
 
 def only(mismatches: list[Mismatch]) -> Mismatch:
@@ -65,6 +65,19 @@ def test_a_changed_workflow_is_caught_at_the_event_it_breaks(
         "taskScheduled",
         "executionCompleted",
     )
+
+
+def test_a_step_dropped_from_or_added_to_a_fan_out_is_missing_or_extra(
+    recorded: Recorded,
+) -> None:
+    path = recorded.path("fanout-1")
+    missing = only(replay_histories(changed.fanout_fewer_rt, path).mismatches)
+    assert (missing.what, missing.index, missing.turn) == ("missing step", 3, 0)
+    assert missing.history.startswith("activity 'ship'")
+    assert "missing step; history: activity 'ship'" in str(missing)
+    extra = only(replay_histories(changed.fanout_more_rt, path).mismatches)
+    assert (extra.what, extra.index, extra.turn) == ("extra step", 4, 0)
+    assert extra.now.startswith("activity 'notify'") and extra.history == "nothing recorded here"
 
 
 def test_the_inserted_timer_is_reported_with_its_deadline(recorded: Recorded) -> None:

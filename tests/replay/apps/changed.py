@@ -91,6 +91,22 @@ def patched(ctx: Any, order: dict[str, Any]) -> Any:
     return _output(order, reserved, charged, shipped)
 
 
+def fanout_fewer(ctx: Any, order: dict[str, Any]) -> Any:
+    return (yield wf.when_all([ctx.call_activity(reserve, input=order)]))  # ship dropped
+
+
+def fanout_more(ctx: Any, order: dict[str, Any]) -> Any:
+    return (
+        yield wf.when_all(
+            [
+                ctx.call_activity(reserve, input=order),
+                ctx.call_activity(ship, input=order),
+                ctx.call_activity(notify, input=order["id"]),  # added to the fan-out
+            ]
+        )
+    )
+
+
 def _runtime(fn: Any, name: str = "shop") -> wf.WorkflowRuntime:
     runtime = wf.WorkflowRuntime()
     runtime.register_workflow(fn, name=name)
@@ -104,6 +120,8 @@ last_dropped_rt = _runtime(last_dropped)
 appended_rt = _runtime(appended)
 input_changed_rt = _runtime(input_changed)
 patched_rt = _runtime(patched)
+fanout_fewer_rt = _runtime(fanout_fewer, "fanout")
+fanout_more_rt = _runtime(fanout_more, "fanout")
 
 
 def _shop_v1(ctx: Any, order: dict[str, Any]) -> Any:

@@ -4,7 +4,8 @@ Run as an app (``python tests/replay/apps/shop.py``) under ``Stack.run_command``
 starts a workflow worker, schedules one instance of each workflow (ids from argv[1]
 on), waits until all complete, and exits 0 (3 if one did not complete).
 
-- ``shop``: four chained activities (reserve, charge, ship, notify).
+- ``shop``: four chained activities (reserve, charge, ship, notify); ``fanout``: two
+  activities in parallel.
 - ``lucky`` branches on ``random.random()``; ``clocked`` on the wall clock
   (``datetime.now()``): both replay-unsafe (held fixed while recording, see main()).
   ``clocked_safe`` branches on ``ctx.current_utc_datetime``, the replay-safe clock.
@@ -71,6 +72,15 @@ def clocked_safe(ctx: Any, order: dict[str, Any]) -> Any:
     return (yield ctx.call_activity(ship, input=order))
 
 
+def fanout(ctx: Any, order: dict[str, Any]) -> Any:
+    """Reserve and ship in parallel: one turn schedules two activities."""
+    return (
+        yield wf.when_all(
+            [ctx.call_activity(reserve, input=order), ctx.call_activity(ship, input=order)]
+        )
+    )
+
+
 def shop_versioned(ctx: Any, order: dict[str, Any]) -> Any:
     return (yield from shop(ctx, order))
 
@@ -83,6 +93,7 @@ def shop_patched(ctx: Any, order: dict[str, Any]) -> Any:
 
 
 wfr.register_workflow(shop, name="shop")
+wfr.register_workflow(fanout, name="fanout")
 wfr.register_workflow(shop_patched, name="shop_patched")
 wfr.register_workflow(lucky, name="lucky")
 wfr.register_workflow(clocked, name="clocked")
@@ -100,6 +111,7 @@ INSTANCES = (
     ("clocked-safe-1", "clocked_safe"),
     ("versioned-1", "shop_versioned"),
     ("patched-1", "shop_patched"),
+    ("fanout-1", "fanout"),
 )
 
 
