@@ -48,22 +48,25 @@ def record(count: int, directory: Path) -> list[Path]:
             reader.close()
 
 
-def rate(count: int, rounds: int, run: Callable[[], object]) -> float:
-    """Median histories per second over ``rounds`` runs of ``run`` (which replays
-    ``count`` histories)."""
-    run()  # warm up: imports, registration
-    times = []
+def rates(count: int, rounds: int, runs: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """Median histories per second of each of ``runs`` (each replays ``count``
+    histories), interleaved round by round so that load from other processes falls on
+    all of them alike."""
+    for run in runs.values():
+        run()  # warm up: imports, registration, caches
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return count / statistics.median(times)
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - started)
+    return {name: count / statistics.median(t) for name, t in times.items()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--histories", type=int, default=200, help="orders to record (200)")
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (5)")
+    parser.add_argument("--rounds", type=int, default=7, help="timed rounds (7)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dapr-chaos-bench-replay-") as tmp:
         paths = record(args.histories, Path(tmp))
@@ -85,9 +88,16 @@ def main() -> int:
                 replayed = [e for e in h.events if event_type(e) != "executionCompleted"]
                 workflows.turn(h.instance_id, replayed[:-1], replayed[-1:])
 
-        from_files = rate(n, args.rounds, lambda: replay_histories(workflows, paths))
-        in_memory = rate(n, args.rounds, lambda: replay_histories(workflows, loaded))
-        sdk = rate(n, args.rounds, lax)
+        measured = rates(
+            n,
+            args.rounds,
+            {
+                "files": lambda: replay_histories(workflows, paths),
+                "memory": lambda: replay_histories(workflows, loaded),
+                "lax": lax,
+            },
+        )
+        from_files, in_memory, sdk = measured["files"], measured["memory"], measured["lax"]
     print(f"{n} recorded histories, 4 activities and {events:.0f} events each")
     print(f"strict replay from files : {from_files:8.0f} histories/s")
     print(f"strict replay in memory  : {in_memory:8.0f} histories/s")

@@ -461,17 +461,15 @@ class Chaos:
             workflows=self.workflows,
         )
 
-    def _record_histories(self, reader: InstanceReader, ids: list[str]) -> Path | None:
+    def _record_histories(self, reader: InstanceReader, ids: list[str]) -> list[Path]:
         """Write the workflow history of each instance into ``<run dir>/histories``."""
         if self.stack.run_dir is None:
-            return None
-        directory = self.stack.run_dir / "histories"
+            return []
         try:
-            record_histories(reader, directory, ids)
+            return record_histories(reader, self.stack.run_dir / "histories", ids)
         except WorkloadError as exc:
             self.timeline.mark("finding", f"recording workflow histories failed: {exc}")
-            return None
-        return directory
+            return []
 
     def verify(
         self,

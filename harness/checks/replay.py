@@ -7,7 +7,6 @@ from __future__ import annotations
 from harness.checks.result import CheckResult, Verdict
 from harness.errors import ConfigError
 from harness.record.history import History
-from harness.record.recorder import SUFFIX
 
 NAME = "replay"
 
@@ -19,7 +18,7 @@ def replay(history: History) -> CheckResult:
         return CheckResult(
             NAME, Verdict.UNKNOWN, "no workflow code given: pass Chaos(workflows='MODULE[:ATTR]')"
         )
-    files = sorted(history.histories.glob(f"*{SUFFIX}")) if history.histories else []
+    files = history.histories
     if not files:
         return CheckResult(NAME, Verdict.UNKNOWN, "no workflow history was recorded")
     try:

@@ -31,7 +31,8 @@ class History:
     # Upstream misbehaviour the harness recognised and recovered from (reported, not blamed
     # on the app).
     known_findings: list[str] = field(default_factory=list)
-    # Workflow histories of the accepted orders, recorded at verify time (<id>.pb files),
-    # and the workflow code ("MODULE[:ATTR]") the replay check replays them against.
-    histories: Path | None = None
+    # Workflow history files (<run dir>/histories/<id>.pb, with a readable .json beside)
+    # of this run's orders, recorded at verify time, and the workflow code
+    # ("MODULE[:ATTR]") the replay check replays them against.
+    histories: list[Path] = field(default_factory=list)
     workflows: str | None = None
