@@ -28,7 +28,7 @@ from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2 as 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, WorkloadError
 from harness.record.instances import InstanceReader, event_kind
 
 MAGIC = b"dapr-chaos history v1\n"
@@ -146,9 +146,14 @@ def record_histories(
     reader: InstanceReader, directory: Path, instance_ids: Iterable[str] | None = None
 ) -> list[Path]:
     """Fetch the full history of each instance (default: every instance daprd lists)
-    and write it into ``directory``. Returns the .pb paths, in instance order."""
+    and write it into ``directory``. Returns the .pb paths, in instance order.
+    WorkloadError if daprd refuses, or has no history for an instance."""
     ids = list(instance_ids) if instance_ids is not None else reader.instance_ids()
-    return [write_history(directory, iid, reader.events(iid)) for iid in ids]
+    fetched = {instance_id: reader.events(instance_id) for instance_id in ids}
+    empty = [instance_id for instance_id, events in fetched.items() if not events]
+    if empty:  # before anything is written: no half-exported directory
+        raise WorkloadError(f"daprd has no history for instance(s) {', '.join(empty)}")
+    return [write_history(directory, iid, events) for iid, events in fetched.items()]
 
 
 def _summary(text: str) -> str:

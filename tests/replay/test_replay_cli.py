@@ -52,6 +52,13 @@ def test_history_export_writes_every_instance_of_a_running_stack(
     assert "serves app 'orders', not 'billing'" in wrong.stderr
     assert not (tmp_path / "x").exists()
 
+    unknown = cli(
+        "history", "export", "--app-id", "orders", "--dapr-grpc-port", port,
+        "--api-token", token, "--instance", "no-such-instance", "--out", str(tmp_path / "y"),
+    )  # fmt: skip
+    assert unknown.returncode == 2
+    assert "no-such-instance" in unknown.stderr and "check the instance ids" in unknown.stderr
+
 
 def test_replay_exits_0_when_clean_and_1_listing_each_mismatch(recorded: Recorded) -> None:
     shop_1, shop_2 = str(recorded.path("shop-1")), str(recorded.path("shop-2"))
