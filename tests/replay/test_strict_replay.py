@@ -15,7 +15,15 @@ from harness.replay import Mismatch, assert_replays, replay_histories
 from tests.replay.apps import changed, shop
 from tests.replay.conftest import Recorded
 
-CLEAN = ("shop-1", "shop-2", "clocked-safe-1", "versioned-1", "patched-1", "fanout-1")
+CLEAN = (
+    "shop-1",
+    "shop-2",
+    "clocked-safe-1",
+    "versioned-1",
+    "patched-1",
+    "fanout-1",
+    "approval-1",
+)
 
 
 def only(mismatches: list[Mismatch]) -> Mismatch:

@@ -5,7 +5,7 @@ starts a workflow worker, schedules one instance of each workflow (ids from argv
 on), waits until all complete, and exits 0 (3 if one did not complete).
 
 - ``shop``: four chained activities (reserve, charge, ship, notify); ``fanout``: two
-  activities in parallel.
+  activities in parallel; ``approval`` waits for an external event.
 - ``lucky`` branches on ``random.random()``; ``clocked`` on the wall clock
   (``datetime.now()``): both replay-unsafe (held fixed while recording, see main()).
   ``clocked_safe`` branches on ``ctx.current_utc_datetime``, the replay-safe clock.
@@ -81,6 +81,12 @@ def fanout(ctx: Any, order: dict[str, Any]) -> Any:
     )
 
 
+def approval(ctx: Any, order: dict[str, Any]) -> Any:
+    """Waits (indefinitely) for an "approve" event, then reserves what it says."""
+    approved = yield ctx.wait_for_external_event("approve")
+    return (yield ctx.call_activity(reserve, input={**order, "item": approved["item"]}))
+
+
 def shop_versioned(ctx: Any, order: dict[str, Any]) -> Any:
     return (yield from shop(ctx, order))
 
@@ -94,6 +100,7 @@ def shop_patched(ctx: Any, order: dict[str, Any]) -> Any:
 
 wfr.register_workflow(shop, name="shop")
 wfr.register_workflow(fanout, name="fanout")
+wfr.register_workflow(approval, name="approval")
 wfr.register_workflow(shop_patched, name="shop_patched")
 wfr.register_workflow(lucky, name="lucky")
 wfr.register_workflow(clocked, name="clocked")
@@ -112,6 +119,7 @@ INSTANCES = (
     ("versioned-1", "shop_versioned"),
     ("patched-1", "shop_patched"),
     ("fanout-1", "fanout"),
+    ("approval-1", "approval"),
 )
 
 
@@ -144,6 +152,8 @@ def main(prefix: str) -> int:
             )
             for suffix, name in INSTANCES
         ]
+        client.wait_for_workflow_start(prefix + "approval-1", timeout_in_seconds=60)
+        client.raise_workflow_event(prefix + "approval-1", "approve", data={"item": "pen"})
         states = [client.wait_for_workflow_completion(i, timeout_in_seconds=60) for i in ids]
     finally:
         wfr.shutdown()
