@@ -106,9 +106,10 @@ def decode_history(data: bytes, where: str) -> RecordedHistory:
     return RecordedHistory(instance_id, events)
 
 
-def read_history(path: Path) -> RecordedHistory:
+def read_history(path: str | Path) -> RecordedHistory:
     """Read one ``.pb`` history file; a missing, unreadable or corrupt file is a
     ConfigError (never an empty history)."""
+    path = Path(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
