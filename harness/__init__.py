@@ -7,6 +7,7 @@ The app-side API (for the workflow app under test) is :mod:`harness.app`.
 from __future__ import annotations
 
 from harness.checks.conservation import conservation as conservation
+from harness.checks.determinism import determinism as determinism
 from harness.checks.result import CheckResult as CheckResult
 from harness.checks.result import Verdict as Verdict
 from harness.errors import ConfigError as ConfigError
@@ -18,6 +19,14 @@ from harness.errors import WorkloadError as WorkloadError
 from harness.record.ledger import Effect as Effect
 from harness.record.ledger import Invocation as Invocation
 from harness.record.ledger import Ledger as Ledger
+from harness.record.recorder import RecordedHistory as RecordedHistory
+from harness.record.recorder import history_rows as history_rows
+from harness.record.recorder import read_history as read_history
+from harness.record.recorder import record_histories as record_histories
+from harness.replay.api import ReplayReport as ReplayReport
+from harness.replay.api import assert_replays as assert_replays
+from harness.replay.api import replay_histories as replay_histories
+from harness.replay.strict import Mismatch as Mismatch
 from harness.runtime.provision import provision_stack as provision_stack
 from harness.settings import Settings as Settings
 from harness.stack.stack import AppSpec as AppSpec
@@ -39,19 +48,28 @@ __all__ = [
     "HarnessError",
     "Invocation",
     "Ledger",
+    "Mismatch",
     "Order",
     "OrderAPIClient",
     "OrderStatus",
     "Orders",
     "PortInUseError",
     "ProvisionError",
+    "RecordedHistory",
+    "ReplayReport",
     "Settings",
     "Stack",
     "StackConfig",
     "StackError",
     "Verdict",
     "WorkloadError",
+    "assert_replays",
     "conservation",
+    "determinism",
+    "history_rows",
     "provision_stack",
+    "read_history",
+    "record_histories",
     "reference_app",
+    "replay_histories",
 ]

@@ -27,8 +27,9 @@ from harness.chaos import Chaos
 from harness.checks.result import CheckResult
 from harness.checks.verification import Verification
 from harness.errors import ConfigError, HarnessError, ProvisionError
-from harness.record.instances import InstanceReader, history_rows
+from harness.record.instances import InstanceReader
 from harness.record.ledger import FailpointHit, Ledger
+from harness.record.recorder import history_rows
 from harness.record.timeline import Timeline
 from harness.runner import run_schedule
 from harness.scenario import Scenario

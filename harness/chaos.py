@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from harness.checks.verification import DEFAULT_CHECKS, Verification, run_checks
@@ -25,6 +26,7 @@ from harness.faults.process import Kill, Pause, Restart, SoftRestart
 from harness.record.history import History
 from harness.record.instances import InstanceReader
 from harness.record.ledger import FailpointFollower, FailpointHit, Ledger
+from harness.record.recorder import record_histories
 from harness.record.timeline import FaultWindow, Timeline
 from harness.stack import readiness
 from harness.stack.stack import Stack
@@ -60,6 +62,7 @@ class Chaos:
     connected but unregistered (connectedWorkers 0, "actor type ... not registered"
     forever, app restarts do not clear it). Heal recognises it, recovers with a daprd
     runtime restart, and the worker-health check lists it as a known finding.
+    ``workflows``: the app's workflow code as "MODULE[:ATTR]", for the ``replay`` check.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class Chaos:
         worker_grace: float = 30.0,
         restart_app_on_lost_worker: bool = False,
         app_restart_delay: float = 1.0,
+        workflows: str | None = None,
     ) -> None:
         if stack.failpoints is None:
             raise StackError("the stack is not started")
@@ -88,6 +92,7 @@ class Chaos:
         self.started = time.time()
         self.hits = FailpointFollower(stack.ledger_path)
         self._armed_here: list[tuple[str, str]] = []
+        self.workflows = workflows
 
     # -- faults ----------------------------------------------------------------------
 
@@ -419,12 +424,12 @@ class Chaos:
                 break
             time.sleep(0.1)
         last_events: dict[str, str] = {}
-        if pending:
-            reader = InstanceReader(self.stack.ports["daprd_grpc"], self.stack.api_token)
-            try:
-                last_events = {oid: reader.last_event(oid) for oid in pending}
-            finally:
-                reader.close()
+        reader = InstanceReader(self.stack.ports["daprd_grpc"], self.stack.api_token)
+        try:
+            last_events = {oid: reader.last_event(oid) for oid in pending}
+            histories = self._record_histories(reader, [i for i in ids if statuses.get(i)])
+        finally:
+            reader.close()
         try:
             business: dict[str, dict[str, int]] | None = orders.api.state()
         except WorkloadError:
@@ -452,7 +457,19 @@ class Chaos:
             last_events=last_events,
             worker_findings=list(self.worker_findings),
             known_findings=list(self.known_findings),
+            histories=histories,
+            workflows=self.workflows,
         )
+
+    def _record_histories(self, reader: InstanceReader, ids: list[str]) -> list[Path]:
+        """Write the workflow history of each instance into ``<run dir>/histories``."""
+        if self.stack.run_dir is None:
+            return []
+        try:
+            return record_histories(reader, self.stack.run_dir / "histories", ids)
+        except WorkloadError as exc:
+            self.timeline.mark("finding", f"recording workflow histories failed: {exc}")
+            return []
 
     def verify(
         self,

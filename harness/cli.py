@@ -20,6 +20,7 @@ from types import FrameType
 from harness import options
 from harness import run as run_cli
 from harness.errors import ConfigError, HarnessError
+from harness.replay import cli as replay_cli
 from harness.runtime import versions
 from harness.runtime.provision import ALL_TOOLS, doctor, provision
 from harness.settings import Settings
@@ -200,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run_cli.add_parser(sub)
     sub.choices["run"].set_defaults(func=cmd_run)
+    replay_cli.register(sub)
 
     p = sub.add_parser("reap", help="kill processes and remove run dirs left by dead runs")
     p.set_defaults(func=cmd_reap)

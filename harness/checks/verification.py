@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from harness.checks.conservation import conservation_of
 from harness.checks.exactly_once import exactly_once
 from harness.checks.nothing_lost import completed, nothing_lost
+from harness.checks.replay import replay
 from harness.checks.result import CheckResult, Verdict
 from harness.checks.worker_health import worker_health
 from harness.record.history import History
@@ -20,8 +21,10 @@ CHECKS: dict[str, Check] = {
     "completed": completed,
     "conservation": conservation_of,
     "worker-health": worker_health,
+    "replay": replay,
 }
-DEFAULT_CHECKS = tuple(CHECKS)
+# replay needs the app's workflow code (Chaos(workflows=...)): asked for by name.
+DEFAULT_CHECKS = ("exactly-once", "nothing-lost", "completed", "conservation", "worker-health")
 
 
 @dataclass

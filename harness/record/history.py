@@ -8,6 +8,7 @@ recorded (the ledger), and what the harness did (the timeline).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.record.ledger import Ledger
@@ -30,3 +31,8 @@ class History:
     # Upstream misbehaviour the harness recognised and recovered from (reported, not blamed
     # on the app).
     known_findings: list[str] = field(default_factory=list)
+    # Workflow history files (<run dir>/histories/<id>.pb, with a readable .json beside)
+    # of this run's orders, recorded at verify time, and the workflow code
+    # ("MODULE[:ATTR]") the replay check replays them against.
+    histories: list[Path] = field(default_factory=list)
+    workflows: str | None = None

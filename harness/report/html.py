@@ -178,15 +178,13 @@ def _failing_orders(sc: dict[str, Any]) -> str:
                 escape(r["time"]),
                 escape(r["event"]),
                 escape(r["name"]),
-                escape(r["ref"]),
+                escape(r["id"]),
                 escape(r["detail"]),
             ]
             for r in order["history"]
         ]
         table = (
-            _table(
-                ["#", "time (UTC)", "event", "name", "id / →scheduled", "detail"], rows, "history"
-            )
+            _table(["#", "time (UTC)", "event", "event id", "name", "detail"], rows, "history")
             if rows
             else f"<p>history unavailable: {escape(order.get('history_error') or 'empty')}</p>"
         )

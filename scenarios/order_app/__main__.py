@@ -7,7 +7,8 @@ ORDER_APP_VARIANT selects a deliberately broken variant for checker tests:
 202 before scheduling and schedules from an in-memory queue (a crash loses orders);
 ``task-execution-key`` keys effects on task_execution_id, which a daprd crash can defeat;
 ``worker-quits`` stops its workflow worker on SIGUSR1 and keeps serving HTTP (what the
-Python SDK's worker can do after a sidecar restart).
+Python SDK's worker can do after a sidecar restart); ``replay-unsafe`` reports in its
+output how often this process ran the workflow function (process memory, not history).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ VARIANTS = (
     "loses-orders",
     "task-execution-key",
     "worker-quits",
+    "replay-unsafe",
 )
 
 
@@ -49,7 +51,11 @@ def main() -> None:
         _required("DAPR_CHAOS_VALKEY_URL"), idempotent=variant != "payment-not-idempotent"
     )
     store.seed(DEFAULT_CATALOG)
-    workflow.bind_store(store, task_execution_keys=variant == "task-execution-key")
+    workflow.bind_store(
+        store,
+        task_execution_keys=variant == "task-execution-key",
+        count_runs=variant == "replay-unsafe",
+    )
 
     runtime = WorkflowRuntime(host=host, port=port)
     workflow.register(runtime)

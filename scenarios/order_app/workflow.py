@@ -14,6 +14,7 @@ effect is applied once per idempotency key (workflow instance id + activity name
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -48,17 +49,26 @@ RETRY = RetryPolicy(
 
 _store: OrderStore | None = None
 _key: Callable[[], str] = idempotency_key
+# The "replay-unsafe" variant: how often this process ran the workflow function for each
+# instance, reported in the output. Process memory is not history: a replay in a fresh
+# process (after a crash) counts differently.
+_count_runs = False
+_runs: Counter[str] = Counter()
 
 
-def bind_store(store: OrderStore, *, task_execution_keys: bool = False) -> None:
+def bind_store(
+    store: OrderStore, *, task_execution_keys: bool = False, count_runs: bool = False
+) -> None:
     """Give the activities their business store (once, at app start).
 
     ``task_execution_keys`` selects the "task-execution-key" variant: effects keyed on
     instance id + task_execution_id, which a daprd crash mid-turn can defeat.
+    ``count_runs`` selects the "replay-unsafe" variant (output depends on process memory).
     """
-    global _store, _key
+    global _store, _key, _count_runs
     _store = store
     _key = task_execution_key if task_execution_keys else idempotency_key
+    _count_runs = count_runs
 
 
 def store() -> OrderStore:
@@ -135,6 +145,8 @@ def notify_customer(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool
 
 def order_processing(ctx: DaprWorkflowContext, order: dict[str, Any]) -> Any:
     """The workflow. Output: ``{"orderId", "result", "charged"}`` (charged in cents)."""
+    if _count_runs:
+        _runs[ctx.instance_id] += 1
     available = yield ctx.call_activity(check_inventory, input=order, retry_policy=RETRY)
     if not available:
         return {"orderId": order["orderId"], "result": REJECTED, "charged": 0}
@@ -144,6 +156,13 @@ def order_processing(ctx: DaprWorkflowContext, order: dict[str, Any]) -> Any:
         yield ctx.call_activity(refund_payment, input=order, retry_policy=RETRY)
         return {"orderId": order["orderId"], "result": REJECTED, "charged": 0}
     yield ctx.call_activity(notify_customer, input=order, retry_policy=RETRY)
+    if _count_runs:
+        return {
+            "orderId": order["orderId"],
+            "result": APPROVED,
+            "charged": charged,
+            "runs": _runs[ctx.instance_id],
+        }
     return {"orderId": order["orderId"], "result": APPROVED, "charged": charged}
 
 
