@@ -17,13 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from harness import options
+from harness import cli_images, options
 from harness.errors import ConfigError, HarnessError
 from harness.runtime import versions
+from harness.runtime.images import IMAGE_SETS
 from harness.runtime.provision import ALL_TOOLS, doctor, provision
 from harness.settings import Settings
 from harness.stack.registry import reap_orphans
-from harness.stack.stack import LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
+from harness.stack.stack import BACKENDS, LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
 
 log = logging.getLogger("harness")
 
@@ -54,6 +55,22 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the run directory (logs, data) after the stack stops",
     )
+    _backend_options(group)
+
+
+def _backend_options(group: argparse._ActionsContainer) -> None:
+    group.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="processes",
+        help="run the members as local processes (default) or as containers (Docker)",
+    )
+    group.add_argument(
+        "--images",
+        choices=IMAGE_SETS,
+        default="upstream",
+        help="containers: upstream images (pulled) or local ones (`dapr-chaos images build`)",
+    )
 
 
 def _config(args: argparse.Namespace, app: AppSpec | None) -> StackConfig:
@@ -64,6 +81,8 @@ def _config(args: argparse.Namespace, app: AppSpec | None) -> StackConfig:
         log_level=args.log_level,
         ready_timeout=args.ready_timeout,
         keep_run_dir=True if args.keep_run_dir else None,
+        backend=args.backend,
+        images=args.images,
     )
 
 
@@ -135,11 +154,19 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from harness.demo import run_demo
 
-    return run_demo(orders=args.orders, report_root=Path(args.report), settings=settings)
+    return run_demo(
+        orders=args.orders,
+        report_root=Path(args.report),
+        settings=settings,
+        backend=args.backend,
+        images=args.images,
+    )
 
 
 def cmd_reap(args: argparse.Namespace, settings: Settings) -> int:
-    lines = reap_orphans()
+    from harness.stack.engine import reap_containers
+
+    lines = reap_orphans() + reap_containers()
     for line in lines:
         print(line)
     print(f"{len(lines)} orphaned run(s) reaped")
@@ -181,10 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--orders", type=options.positive_int, default=200, help="orders to submit (default 200)"
     )
     p.add_argument("--report", default="reports", help="report root directory (default: reports)")
+    _backend_options(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("reap", help="kill processes and remove run dirs left by dead runs")
     p.set_defaults(func=cmd_reap)
+
+    cli_images.register(sub)
     return parser
 
 

@@ -108,13 +108,20 @@ def _report_batch(
     _say(str(check))
 
 
-def run_demo(*, orders: int, report_root: Path, settings: Settings) -> int:
+def run_demo(
+    *,
+    orders: int,
+    report_root: Path,
+    settings: Settings,
+    backend: str = "processes",
+    images: str = "upstream",
+) -> int:
     """Returns 0 when every order is terminal, the business state is consistent and every
-    chaos scenario passed."""
+    chaos scenario passed. ``backend``/``images``: as in :class:`StackConfig`."""
     report = report_root / f"{time.strftime('%Y%m%d-%H%M%S')}-demo"
     report.mkdir(parents=True, exist_ok=True)
     _say("starting the stack (Valkey, placement, scheduler, daprd, order app) ...")
-    with Stack(StackConfig(), settings=settings) as stack:
+    with Stack(StackConfig(backend=backend, images=images), settings=settings) as stack:
         _say(f"stack ready in {stack.timings['total']:.2f}s")
         api = OrderAPIClient(stack.ports["app"])
         batch = Orders(api, prefix="demo-", seed=7)

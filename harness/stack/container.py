@@ -1,0 +1,363 @@
+"""The container backend: each stack member runs in a container started through
+testcontainers, with the same arguments as the process backend.
+
+Containers share the host's network (every member still binds 127.0.0.1 and nothing
+else, so traffic stays on loopback and no Docker network is created) and the host's pid
+namespace (so a pid in the ledger is the pid the harness sees, and a process may SIGKILL
+itself as the app's failpoints do; as pid 1 of its own namespace it could not). The run
+directory is bind-mounted read-write at the same path, so argument paths, Valkey's AOF,
+the scheduler's etcd and the ledger are where the process backend has them, and survive
+a member's restart. Containers run as the harness's own uid:gid: files they write in the
+run directory belong to the user.
+
+:class:`ContainerProcess` has the interface of
+:class:`~harness.stack.process.ManagedProcess`: a kill is ``docker kill --signal``,
+SIGSTOP/SIGCONT are ``docker pause``/``unpause``, and the container's output is streamed
+into the same log file, so readiness, faults and checks run unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.errors import StackError
+from harness.runtime.images import HOST_ROOT_ENTRIES, MemberImage
+from harness.runtime.provision import Binaries, Binary
+from harness.stack.engine import (
+    MEMBER_LABEL,
+    OWNER_LABEL,
+    RUN_LABEL,
+    docker_client,
+    owner_label,
+)
+from harness.stack.members import Member
+from harness.stack.process import ManagedProcess, tail
+
+Mount = tuple[Path, str]  # host path (mounted at the same path), "ro" or "rw"
+
+
+def exit_status(code: int) -> int:
+    """Docker's exit code in Popen's convention: 128+N (killed by signal N) becomes -N."""
+    return -(code - 128) if 128 < code <= 128 + 64 else code
+
+
+class ContainerProcess:
+    """One stack member's container. Each :meth:`start` creates a fresh container from
+    ``image`` (the previous one is removed), so a restart keeps only what lives in the
+    bind-mounted directories, like a restarted process keeps only its files."""
+
+    def __init__(
+        self,
+        name: str,
+        image: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        container_name: str,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        mounts: Sequence[Mount] = (),
+        labels: Mapping[str, str] | None = None,
+        on_start: Callable[[str], None] | None = None,
+    ) -> None:
+        """``argv[0]`` is the executable's path inside the image (the entrypoint).
+        ``on_start`` is told each new container's id (the run registry records it)."""
+        self.name = name
+        self.image = image
+        self.argv = list(argv)
+        self.log_path: Path | None = log_path
+        self.env = dict(env or {})
+        self.cwd = cwd
+        self.mounts = list(mounts)
+        self.labels = dict(labels or {})
+        self.container_name = container_name
+        self.start_time: int | None = None
+        self._on_start = on_start
+        self._id: str | None = None
+        self._pid: int | None = None
+        self._exit_code: int | None = None
+        self._follower: threading.Thread | None = None
+
+    @property
+    def container_id(self) -> str | None:
+        return self._id
+
+    @property
+    def pid(self) -> int:
+        """Host pid of the container's main process (the pid namespace is the host's)."""
+        if self._pid is None:
+            raise StackError(f"{self.name} has not been started")
+        return self._pid
+
+    def start(self) -> None:
+        """Create and start a new container; its output is appended to ``log_path``."""
+        from testcontainers.core.container import DockerContainer
+
+        if self.running():
+            raise StackError(f"{self.name} is already running (container {self._id})")
+        self._remove()
+        assert self.log_path is not None
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            stamp = f"=== {time.strftime('%H:%M:%S')} start {self.image}: {' '.join(self.argv)}\n"
+            log.write(stamp.encode())
+        container = (
+            DockerContainer(self.image, env=self.env)
+            .with_name(self.container_name)
+            .with_command(self.argv[1:])
+            .with_kwargs(
+                entrypoint=[self.argv[0]],
+                network="host",
+                pid_mode="host",
+                user=f"{os.getuid()}:{os.getgid()}",
+                labels=self.labels,
+                working_dir=str(self.cwd or "/"),
+            )
+        )
+        for host, mode in self.mounts:
+            container.with_volume_mapping(str(host), str(host), mode)
+        try:
+            container.start()
+        except Exception as exc:
+            self._remove_named()
+            raise StackError(
+                f"cannot start the {self.name} container from {self.image}: {str(exc)[:300]}"
+            ) from exc
+        wrapped = container.get_wrapped_container()
+        self._id = wrapped.id
+        self._exit_code = None
+        if self._on_start is not None:
+            self._on_start(wrapped.id)
+        state = docker_client().api.inspect_container(wrapped.id)["State"]
+        self._pid = int(state.get("Pid") or 0) or None
+        self._follower = threading.Thread(
+            target=self._follow, args=(wrapped.id,), name=f"logs-{self.name}", daemon=True
+        )
+        self._follower.start()
+
+    def _follow(self, container_id: str) -> None:
+        """Append the container's output to the log file until the container ends."""
+        assert self.log_path is not None
+        try:
+            stream = docker_client().api.logs(container_id, stream=True, follow=True)
+            with open(self.log_path, "ab") as log:
+                for chunk in stream:
+                    log.write(chunk)
+                    log.flush()
+        except Exception:
+            pass  # the container was removed mid-stream: nothing more to log
+
+    def _state(self) -> dict[str, Any] | None:
+        import docker.errors
+
+        if self._id is None:
+            return None
+        try:
+            state: dict[str, Any] = docker_client().api.inspect_container(self._id)["State"]
+        except docker.errors.NotFound:
+            return None
+        if state.get("Status") == "exited":
+            self._exit_code = int(state.get("ExitCode", 0))
+        return state
+
+    def running(self) -> bool:
+        """True while the container runs (paused counts: a SIGSTOPped process runs too)."""
+        state = self._state()
+        return state is not None and state.get("Status") in ("running", "paused", "restarting")
+
+    @property
+    def returncode(self) -> int | None:
+        if self.running() or self._exit_code is None:
+            return None
+        return exit_status(self._exit_code)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for exit (seconds); the exit status, negative when killed by a signal."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.running():
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(self.argv, timeout or 0)
+            time.sleep(0.05)
+        if self._exit_code is None:
+            raise StackError(f"{self.name} has not been started")
+        return exit_status(self._exit_code)
+
+    def signal(self, sig: int) -> None:
+        """SIGSTOP: ``docker pause``; SIGCONT: ``docker unpause`` (or the signal when not
+        paused); anything else: ``docker kill --signal`` (a paused container is resumed
+        first, as a stopped process would act on the signal once continued)."""
+        state = self._state()
+        if state is None or state.get("Status") not in ("running", "paused"):
+            raise StackError(f"cannot signal {self.name}: it is not running")
+        api = docker_client().api
+        paused = state.get("Status") == "paused"
+        if sig == signal.SIGSTOP:
+            if not paused:
+                api.pause(self._id)
+            return
+        if paused:
+            api.unpause(self._id)
+        if sig != signal.SIGCONT or not paused:
+            api.kill(self._id, signal=int(sig))
+
+    def _join_logs(self, timeout: float) -> None:
+        if self._follower is not None:
+            self._follower.join(timeout)
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.running():
+            self._join_logs(2.0)  # the last lines may still be in flight
+        return tail(self.log_path, lines) if self.log_path else ""
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size if self.log_path else 0
+        except OSError:
+            return 0
+
+    def log_since(self, offset: int, limit: int = 4 * 1024 * 1024) -> str:
+        if self.log_path is None:
+            return ""
+        try:
+            with open(self.log_path, "rb") as handle:
+                handle.seek(offset)
+                return handle.read(limit).decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stop(self, grace: float = 3.0) -> None:
+        """``docker stop`` (SIGTERM, SIGKILL after ``grace`` seconds), then remove the
+        container. Safe to repeat."""
+        import docker.errors
+
+        if self._id is None:
+            return
+        state = self._state()
+        api = docker_client().api
+        try:
+            if state is not None and state.get("Status") == "paused":
+                api.unpause(self._id)
+            if state is not None and state.get("Status") in ("running", "paused"):
+                api.stop(self._id, timeout=math.ceil(grace))
+                self._state()
+        except docker.errors.NotFound:
+            pass
+        finally:
+            self._remove()
+
+    def _remove(self) -> None:
+        import docker.errors
+
+        if self._id is not None:
+            with contextlib.suppress(docker.errors.NotFound):
+                docker_client().api.remove_container(self._id, force=True)
+            self._join_logs(5.0)
+            self._id = None
+        self._remove_named()
+
+    def _remove_named(self) -> None:
+        """A container of this name left by a failed create (the name must be free)."""
+        import docker.errors
+
+        with contextlib.suppress(docker.errors.NotFound):
+            docker_client().api.remove_container(self.container_name, force=True)
+
+
+def _app_mounts(process: ManagedProcess, run_dir: Path, exe: str | None) -> list[Mount]:
+    """What the app's container needs read-only: the host's /usr (and /lib... where they
+    are real directories), the Python installation and virtualenv, the working directory,
+    this package's source, and the directory of the command's executable."""
+    paths = [Path("/") / e for e in HOST_ROOT_ENTRIES if (Path("/") / e).is_dir()]
+    paths = [p for p in paths if not p.is_symlink()]
+    paths += [Path(sys.base_prefix), Path(sys.prefix), Path(__file__).resolve().parents[2]]
+    if process.cwd is not None:
+        paths.append(process.cwd)
+    if exe is not None:
+        paths += [Path(exe).parent, Path(exe).resolve().parent]
+    mounts: list[Mount] = [(run_dir, "rw")]
+    for path in sorted({p.resolve() for p in paths if str(p) != "/"}, key=lambda p: len(p.parts)):
+        if not any(path.is_relative_to(m) and mode == "ro" for m, mode in mounts):
+            mounts.append((path, "ro"))
+    return mounts
+
+
+class ContainerBackend:
+    """Runs a stack's members as containers: hands the members the in-image executable
+    paths (:meth:`binaries`) and, once bound to a run (:meth:`bind`), turns each member's
+    process into a container (:meth:`adopt`) before the stack starts it."""
+
+    def __init__(self, images: Mapping[str, MemberImage]) -> None:
+        self.images = dict(images)
+        self.run_id = ""
+        self.run_dir: Path | None = None
+        self.on_start: Callable[[str], None] | None = None
+
+    def bind(self, run_id: str, run_dir: Path, on_start: Callable[[str], None]) -> None:
+        """The run the containers belong to; ``on_start`` records each container id."""
+        self.run_id = run_id
+        self.run_dir = run_dir
+        self.on_start = on_start
+
+    def binaries(self) -> Binaries:
+        """Binaries whose paths are the executables inside the member images."""
+
+        def binary(member: str, tool: str) -> Binary:
+            image = self.images[member]
+            tag = image.ref.rsplit(":", 1)[-1]
+            return Binary(tool, Path(image.executable), tag, f"image {image.ref}")
+
+        return Binaries(
+            valkey=binary("valkey", "valkey-server"),
+            daprd=binary("daprd", "daprd"),
+            placement=binary("placement", "placement"),
+            scheduler=binary("scheduler", "scheduler"),
+            toxiproxy=binary("toxiproxy", "toxiproxy-server"),
+        )
+
+    def adopt(self, member: Member) -> None:
+        """Replace ``member``'s local process by a container running the same command."""
+        process = member.process
+        if not isinstance(process, ManagedProcess) or process.log_path is None:
+            return  # already adopted
+        if self.run_dir is None:
+            raise StackError("the container backend is not bound to a run")
+        env = dict(process.env or {})
+        argv = list(process.argv)
+        if member.name == "app":
+            # Resolved on the host: the container sees the same paths, read-only.
+            exe = shutil.which(argv[0], path=env.get("PATH"))
+            argv[0] = exe or argv[0]
+            mounts = _app_mounts(process, self.run_dir, exe)
+            cwd = process.cwd or Path.cwd()
+        else:
+            # Services get only Dapr's own variables, not the harness's environment.
+            env = {k: v for k, v in env.items() if k.startswith("DAPR_")}
+            mounts = [(self.run_dir, "rw")]
+            cwd = None
+        member.process = ContainerProcess(
+            member.name,
+            self.images[member.name].ref,
+            argv,
+            log_path=process.log_path,
+            container_name=f"dapr-chaos-{self.run_id}-{member.name}",
+            env=env,
+            cwd=cwd,
+            mounts=mounts,
+            labels={
+                RUN_LABEL: self.run_id,
+                OWNER_LABEL: owner_label(),
+                MEMBER_LABEL: member.name,
+            },
+            on_start=self.on_start,
+        )
