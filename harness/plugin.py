@@ -13,7 +13,8 @@ Fixtures:
 
 Options (also settable in ini as ``dapr_chaos_<name>``): ``--dapr-chaos-base-port``,
 ``--dapr-chaos-log-level``, ``--dapr-chaos-ready-timeout``, ``--dapr-chaos-keep``,
-``--dapr-chaos-app``.
+``--dapr-chaos-app``, ``--dapr-chaos-backend`` (processes or containers) and
+``--dapr-chaos-images`` (upstream or local, for containers).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ import pytest
 from harness import options
 from harness.chaos import Chaos
 from harness.errors import HarnessError
+from harness.runtime.images import IMAGE_SETS
 from harness.settings import Settings
 from harness.stack.registry import reap_orphans
-from harness.stack.stack import LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
+from harness.stack.stack import BACKENDS, LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
 from harness.workload.orders import OrderAPIClient, Orders
 
 log = logging.getLogger("harness")
@@ -67,6 +69,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="workflow app command line instead of the reference order app",
     )
+    group.addoption(
+        "--dapr-chaos-backend",
+        choices=BACKENDS,
+        default="processes",
+        help="run the stack as local processes (default) or as containers (Docker)",
+    )
+    group.addoption(
+        "--dapr-chaos-images",
+        choices=IMAGE_SETS,
+        default="upstream",
+        help="containers: upstream images (pulled) or local ones (`dapr-chaos images build`)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -74,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
         ("integration", "starts the real stack (Valkey, placement, scheduler, daprd, app)"),
         ("slow", "takes more than a few seconds"),
         ("chaos", "injects faults into a real stack"),
+        ("containers", "runs the stack as containers (needs a Docker engine)"),
     ):
         config.addinivalue_line("markers", f"{marker}: {text}")
 
@@ -94,6 +109,8 @@ def stack_config_from(config: pytest.Config) -> StackConfig:
         log_level=config.getoption("--dapr-chaos-log-level"),
         ready_timeout=config.getoption("--dapr-chaos-ready-timeout"),
         keep_run_dir=True if config.getoption("--dapr-chaos-keep") else None,
+        backend=config.getoption("--dapr-chaos-backend"),
+        images=config.getoption("--dapr-chaos-images"),
     )
 
 

@@ -340,7 +340,7 @@ def ensure_images(images: str, settings: Settings, *, progress: Progress = stder
         try:
             client.images.pull(image.ref)
         except Exception as exc:
-            reason = str(exc).splitlines()[0][:200]
+            reason = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:200]
             raise ConfigError(
                 f"image {image.ref} is missing and cannot be pulled ({reason}); build local "
                 "images with `dapr-chaos images build` and pass `--images local`"

@@ -102,8 +102,11 @@ class ContainerProcess:
 
     def start(self) -> None:
         """Create and start a new container; its output is appended to ``log_path``."""
+        from testcontainers.core.config import testcontainers_config
         from testcontainers.core.container import DockerContainer
 
+        # No Ryuk (its image cannot be pulled offline): the run registry reaps instead.
+        testcontainers_config.ryuk_disabled = True
         if self.running():
             raise StackError(f"{self.name} is already running (container {self._id})")
         self._remove()
