@@ -41,7 +41,8 @@ def docker_client() -> Any:
         import docker
 
         try:
-            client = docker.from_env(timeout=120)
+            # Each member's log stream holds a connection for the container's lifetime.
+            client = docker.from_env(timeout=120, max_pool_size=32)
             client.ping()
         except Exception as exc:
             raise ProvisionError(
