@@ -46,8 +46,8 @@ def docker_client() -> Any:
             client.ping()
         except Exception as exc:
             raise ProvisionError(
-                f"no Docker engine answers at {engine_address()} ({str(exc)[:160]}); start one "
-                "(as root on Debian: `make docker-engine`) or use --backend processes"
+                f"no Docker engine answers at {engine_address()}; start one (as root on "
+                "Debian: `make docker-engine`) or use --backend processes"
             ) from exc
         _client = client
     return _client

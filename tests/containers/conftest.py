@@ -29,7 +29,7 @@ def docker_engine() -> None:
     """A running engine with the local images built (idempotent: ~0.1 s when current)."""
     problem = engine_problem()
     if problem is not None:
-        pytest.skip(f"container tests need a Docker engine: {problem}")
+        pytest.skip(problem)
     build_images(Settings.from_env(), progress=lambda _line: None)
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from harness import Stack, StackConfig
-from harness.errors import ConfigError
+from harness import AppSpec, Stack, StackConfig
+from harness.errors import ConfigError, StackError
 from harness.runtime import images
 from harness.runtime.images import build_images
 from harness.settings import Settings
@@ -54,6 +54,20 @@ def test_a_stopped_stack_leaves_no_container_network_or_cache(docker_engine: Non
     assert engine_footprint() == before
     assert run_dir is not None and not run_dir.exists()
     assert all(port_is_free(p) for p in ports)
+
+
+def test_a_failed_start_reports_the_app_log_and_leaves_no_container(docker_engine: None) -> None:
+    broken = AppSpec(("sh", "-c", "echo broken app >&2; exit 9"))
+    stack = Stack(StackConfig(app=broken, backend="containers", images="local"))
+    with pytest.raises(StackError, match="app exited with status 9") as info:
+        stack.start()
+    assert "broken app" in str(info.value)
+    assert (
+        docker_client().api.containers(
+            all=True, filters={"label": f"{OWNER_LABEL}={owner_label()}"}
+        )
+        == []
+    )
 
 
 def test_images_build_is_idempotent_and_uses_no_build_cache(docker_engine: None) -> None:
