@@ -62,12 +62,8 @@ def test_a_failed_start_reports_the_app_log_and_leaves_no_container(docker_engin
     with pytest.raises(StackError, match="app exited with status 9") as info:
         stack.start()
     assert "broken app" in str(info.value)
-    assert (
-        docker_client().api.containers(
-            all=True, filters={"label": f"{OWNER_LABEL}={owner_label()}"}
-        )
-        == []
-    )
+    assert stack.run_dir is not None and not stack.run_dir.exists()
+    assert containers_of(stack.run_dir.name.removeprefix("dapr-chaos-")) == []
 
 
 def test_images_build_is_idempotent_and_uses_no_build_cache(docker_engine: None) -> None:
