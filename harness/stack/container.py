@@ -95,7 +95,8 @@ class ContainerProcess:
 
     @property
     def pid(self) -> int:
-        """Host pid of the container's main process (the pid namespace is the host's)."""
+        """Host pid of the container's main process (the pid namespace is the host's);
+        0 when the container ended before its pid could be read."""
         if self._pid is None:
             raise StackError(f"{self.name} has not been started")
         return self._pid
@@ -143,7 +144,7 @@ class ContainerProcess:
         if self._on_start is not None:
             self._on_start(wrapped.id)
         state = docker_client().api.inspect_container(wrapped.id)["State"]
-        self._pid = int(state.get("Pid") or 0) or None
+        self._pid = int(state.get("Pid") or 0)
         self._follower = threading.Thread(
             target=self._follow, args=(wrapped.id,), name=f"logs-{self.name}", daemon=True
         )
@@ -200,19 +201,24 @@ class ContainerProcess:
         """SIGSTOP: ``docker pause``; SIGCONT: ``docker unpause`` (or the signal when not
         paused); anything else: ``docker kill --signal`` (a paused container is resumed
         first, as a stopped process would act on the signal once continued)."""
+        import docker.errors
+
         state = self._state()
         if state is None or state.get("Status") not in ("running", "paused"):
             raise StackError(f"cannot signal {self.name}: it is not running")
         api = docker_client().api
         paused = state.get("Status") == "paused"
-        if sig == signal.SIGSTOP:
-            if not paused:
-                api.pause(self._id)
-            return
-        if paused:
-            api.unpause(self._id)
-        if sig != signal.SIGCONT or not paused:
-            api.kill(self._id, signal=int(sig))
+        try:
+            if sig == signal.SIGSTOP:
+                if not paused:
+                    api.pause(self._id)
+                return
+            if paused:
+                api.unpause(self._id)
+            if sig != signal.SIGCONT or not paused:
+                api.kill(self._id, signal=int(sig))
+        except docker.errors.APIError as exc:  # it ended in between
+            raise StackError(f"cannot signal {self.name}: {exc.explanation}") from exc
 
     def _join_logs(self, timeout: float) -> None:
         if self._follower is not None:
