@@ -465,16 +465,20 @@ class Chaos:
         """Heal (unless ``heal=False``), wait for the orders, run ``checks``."""
         if heal:
             self.heal()
-        self._check_failpoints_fired()
+        self.check_failpoints_fired()
         return run_checks(self.observe(orders, deadline=deadline), checks)
 
-    def _check_failpoints_fired(self) -> None:
-        """A failpoint armed with an action that never fired did nothing: an error."""
+    def unfired_failpoints(self) -> list[str]:
+        """Failpoints armed here with an acting action (not trace) that have not fired."""
         acting = {name for name, action in self._armed_here if action != "trace"}
         if not acting:
-            return
+            return []
         fired = {h.name for h in self.hits.hits() if h.fired and h.ts >= self.started}
-        idle = sorted(acting - fired)
+        return sorted(acting - fired)
+
+    def check_failpoints_fired(self) -> None:
+        """A failpoint armed with an action that never fired did nothing: an error."""
+        idle = self.unfired_failpoints()
         if idle:
             raise FaultError(
                 f"failpoint(s) {', '.join(idle)} were armed but never fired, so they did "

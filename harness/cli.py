@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 from harness import cli_images, options
+from harness import run as run_cli
 from harness.errors import ConfigError, HarnessError
 from harness.runtime import versions
 from harness.runtime.images import IMAGE_SETS
@@ -163,6 +164,20 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from harness.run import run_command
+
+    return run_command(
+        args.paths,
+        expr=args.expr,
+        report_root=Path(args.report),
+        repeat=args.repeat,
+        settings=settings,
+        name=args.name,
+        argv=["dapr-chaos", *sys.argv[1:]],
+    )
+
+
 def cmd_reap(args: argparse.Namespace, settings: Settings) -> int:
     from harness.stack.engine import reap_containers
 
@@ -210,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default="reports", help="report root directory (default: reports)")
     _backend_options(p)
     p.set_defaults(func=cmd_demo)
+
+    run_cli.add_parser(sub)
+    sub.choices["run"].set_defaults(func=cmd_run)
 
     p = sub.add_parser("reap", help="kill processes and remove run dirs left by dead runs")
     p.set_defaults(func=cmd_reap)

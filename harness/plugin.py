@@ -11,10 +11,15 @@ Fixtures:
 ``chaos``       (function) a :class:`~harness.Chaos` on that stack: inject faults, arm
                 failpoints, ``chaos.assert_ok(orders)``; healed and disarmed afterwards.
 
+Scenario files (``*.scenario.yaml``) are collected as tests, one per file, so
+``pytest scenarios/`` runs the shipped set; consecutive scenarios with the same app share
+a stack, and the report (journal.json, junit.xml, index.html) is written at session end
+under ``--dapr-chaos-report`` (default ``reports``).
+
 Options (also settable in ini as ``dapr_chaos_<name>``): ``--dapr-chaos-base-port``,
 ``--dapr-chaos-log-level``, ``--dapr-chaos-ready-timeout``, ``--dapr-chaos-keep``,
-``--dapr-chaos-app``, ``--dapr-chaos-backend`` (processes or containers) and
-``--dapr-chaos-images`` (upstream or local, for containers).
+``--dapr-chaos-app``, ``--dapr-chaos-report``, ``--dapr-chaos-backend`` (processes or
+containers) and ``--dapr-chaos-images`` (upstream or local, for containers).
 """
 
 from __future__ import annotations
@@ -23,14 +28,20 @@ import hashlib
 import logging
 import re
 import shlex
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from harness import options
+from harness.campaign import Campaign, ScenarioOutcome
 from harness.chaos import Chaos
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
+from harness.report.journal import new_report_dir
+from harness.report.writer import write_report
 from harness.runtime.images import IMAGE_SETS
+from harness.scenario import SUFFIX, Scenario, load_scenario
 from harness.settings import Settings
 from harness.stack.registry import reap_orphans
 from harness.stack.stack import BACKENDS, LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
@@ -68,6 +79,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--dapr-chaos-app",
         default=None,
         help="workflow app command line instead of the reference order app",
+    )
+    group.addoption(
+        "--dapr-chaos-report",
+        default="reports",
+        help="root directory of the scenario report written at session end (default: reports)",
     )
     group.addoption(
         "--dapr-chaos-backend",
@@ -152,3 +168,96 @@ def chaos(dapr_stack: Stack) -> Iterator[Chaos]:
 def orders(dapr_stack: Stack, request: pytest.FixtureRequest) -> Orders:
     """Orders for this test only (ids prefixed per test), on the shared stack."""
     return Orders(OrderAPIClient(dapr_stack.ports["app"]), prefix=test_prefix(request.node.nodeid))
+
+
+# -- scenario files as tests ----------------------------------------------------------
+
+
+class _ScenarioRun:
+    """The session's campaign: created on the first scenario item, reported at the end."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        worker = getattr(config, "workerinput", {}).get("workerid")
+        self.name = "pytest" + (f"-{worker}" if worker else "")
+        self.report = new_report_dir(Path(config.getoption("--dapr-chaos-report")), self.name)
+        self.campaign = Campaign(self.report, settings=Settings.from_env(), progress=log.info)
+        self.outcomes: list[ScenarioOutcome] = []
+        self.started = time.time()
+
+    def finish(self, argv: list[str]) -> Path:
+        self.campaign.close()
+        return write_report(
+            self.report,
+            self.outcomes,
+            name=self.name,
+            started=self.started,
+            ended=time.time(),
+            command=argv,
+        )
+
+
+_RUN_KEY = pytest.StashKey[_ScenarioRun]()
+
+
+class ScenarioFailed(Exception):
+    """A scenario's check or SLO failed, or the harness could not carry it out."""
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    if file_path.name.endswith(SUFFIX):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            scenario = load_scenario(self.path)
+        except ConfigError as exc:
+            raise self.CollectError(str(exc)) from None
+        item = ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+        item.add_marker("chaos")
+        item.add_marker("integration")
+        yield item
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Scenario, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.scenario = scenario
+
+    def runtest(self) -> None:
+        run = self.config.stash.get(_RUN_KEY, None)
+        if run is None:
+            run = _ScenarioRun(self.config)
+            self.config.stash[_RUN_KEY] = run
+        outcome = run.campaign.run(self.scenario)
+        run.outcomes.append(outcome)
+        if outcome.verdict != "pass":
+            lines = [f"scenario {outcome.label}: {outcome.verdict.upper()}"]
+            if outcome.error:
+                lines.append(outcome.error)
+            lines += [str(c) for c in outcome.failed_checks]
+            lines.append(f"report: {run.report}/index.html#{outcome.label}")
+            raise ScenarioFailed("\n".join(lines))
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: object = None,
+    ) -> str:
+        if isinstance(excinfo.value, (ScenarioFailed, HarnessError)):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario: {self.name}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run = session.config.stash.get(_RUN_KEY, None)
+    if run is not None:
+        page = run.finish(["pytest", *session.config.invocation_params.args])
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"dapr-chaos scenario report: {page}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from harness.chaos import Chaos
@@ -74,8 +74,14 @@ def run_schedule(
     count: int,
     concurrency: int = 4,
     checks: Sequence[str] = DEFAULT_CHECKS,
+    on_phase: Callable[[str], None] | None = None,
 ) -> Verification:
-    """Run ``schedule`` while ``count`` orders are submitted; heal; verify."""
+    """Run ``schedule`` while ``count`` orders are submitted; heal; verify.
+
+    ``on_phase`` is called with "chaos", "heal" and "verify" as each phase begins (for
+    progress lines). A failpoint armed with an action that never fired is a FaultError,
+    like a scheduled fault that never triggered: either would have done nothing."""
+    phase = on_phase or (lambda _name: None)
     if count < 1 or concurrency < 1:
         raise ConfigError(f"count and concurrency must be >= 1, got {count}, {concurrency}")
     # A failpoint used only as a trigger must record its hits: arm it to trace.
@@ -86,6 +92,7 @@ def run_schedule(
         ):
             chaos.arm(event.trigger.name, "trace", count=None)
 
+    phase("chaos")
     chaos.timeline.mark("phase", "chaos")
     started = time.monotonic()
     completions = _Completions(orders)
@@ -107,11 +114,15 @@ def run_schedule(
                     chaos.timeline.mark("trigger", event.describe())
                     chaos.inject(event.fault, duration=event.duration)
             timed_out = time.monotonic() - started >= schedule.chaos_timeout
-            if (not pending and submitted.is_set() and not chaos.timeline.active()) or timed_out:
+            # Armed failpoints count as pending faults: healing before one fires would
+            # leave its crash to land in the verify phase.
+            quiet = not pending and submitted.is_set() and not chaos.timeline.active()
+            if (quiet and not chaos.unfired_failpoints()) or timed_out:
                 break
             time.sleep(0.02)
         feeder.join(timeout=max(1.0, schedule.chaos_timeout))
     finally:
+        phase("heal")
         chaos.heal()
     if pending:
         raise FaultError(
@@ -119,5 +130,7 @@ def run_schedule(
             f"{schedule.chaos_timeout:g}s chaos phase, so they did nothing: "
             + "; ".join(e.describe() for e in pending)
         )
+    chaos.check_failpoints_fired()
+    phase("verify")
     history = chaos.observe(orders, deadline=schedule.verify_deadline)
     return run_checks(history, checks)

@@ -69,3 +69,50 @@ class InstanceReader:
         age = time.time() - events[-1].timestamp.ToDatetime().timestamp()
         last = describe_event(events[-1], len(events) - 1)
         return f"{last} ({len(events)} events, last {age:.0f}s ago)"
+
+
+def _text(value: Any, limit: int = 160) -> str:
+    text = value.value if hasattr(value, "value") else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def history_rows(events: list[Any]) -> list[dict[str, str]]:
+    """The history as table rows for people: ``index``, ``time`` (UTC, ms), ``event``
+    (type), ``name`` (activity, timer or event name), ``ref`` (the event id, or for a
+    completion the id of the step it completes) and ``detail`` (input, result, failure,
+    status or timer deadline, shortened)."""
+    rows = []
+    for index, event in enumerate(events):
+        kind = event_kind(event)
+        body = getattr(event, kind, None)
+        name = getattr(body, "name", "") if body is not None else ""
+        ref = str(event.eventId)
+        details: list[str] = []
+        if body is not None:
+            if hasattr(body, "taskScheduledId"):
+                ref = f"→{body.taskScheduledId}"
+            for field_name in ("input", "result"):
+                if hasattr(body, field_name) and body.HasField(field_name):
+                    details.append(f"{field_name}={_text(getattr(body, field_name))}")
+            if hasattr(body, "failureDetails") and body.HasField("failureDetails"):
+                fd = body.failureDetails
+                details.append(f"failure={fd.errorType}: {_text(fd.errorMessage)}")
+            if hasattr(body, "fireAt") and body.HasField("fireAt"):
+                details.append(
+                    "fireAt=" + body.fireAt.ToDatetime().isoformat(timespec="milliseconds")
+                )
+            if kind == "executionCompleted":
+                status = body.DESCRIPTOR.fields_by_name["workflowStatus"].enum_type
+                label = status.values_by_number.get(body.workflowStatus)
+                details.insert(0, f"status={label.name if label else body.workflowStatus}")
+        rows.append(
+            {
+                "index": str(index),
+                "time": event.timestamp.ToDatetime().strftime("%H:%M:%S.%f")[:-3],
+                "event": kind,
+                "name": str(name),
+                "ref": ref,
+                "detail": "; ".join(details),
+            }
+        )
+    return rows

@@ -1,0 +1,113 @@
+"""``dapr-chaos run``: validate scenario files, run them, write the report, print verdicts.
+
+Exit status: 0 every scenario passed; 1 a check or SLO failed, or the harness could not
+carry a scenario out; 2 bad input (a scenario file, an option), before anything starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness import options
+from harness.campaign import ScenarioOutcome, run_scenarios, verdict_of
+from harness.errors import ConfigError
+from harness.report.journal import new_report_dir
+from harness.report.writer import write_report
+from harness.scenario import Scenario, load_all
+from harness.selection import matches
+from harness.settings import Settings
+
+DEFAULT_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def select(scenarios: Sequence[Scenario], expr: str | None) -> list[Scenario]:
+    chosen = [sc for sc in scenarios if matches(expr, sc.name)]
+    if not chosen:
+        names = ", ".join(sc.name for sc in scenarios)
+        raise ConfigError(f"-k {expr!r} selects none of the {len(scenarios)} scenarios: {names}")
+    return chosen
+
+
+def verdict_table(outcomes: Sequence[ScenarioOutcome]) -> str:
+    width = max([len(o.label) for o in outcomes] + [8])
+    lines = [f"{'scenario':{width}}  verdict  seconds  checks"]
+    for o in outcomes:
+        if o.error:
+            detail = "harness error: " + o.error.splitlines()[0][:100]
+        else:
+            detail = " ".join(f"{c.name}={c.verdict.value}" for c in o.checks)
+        lines.append(f"{o.label:{width}}  {o.verdict.upper():7}  {o.duration:7.1f}  {detail}")
+    return "\n".join(lines)
+
+
+def run_command(
+    paths: Sequence[Path],
+    *,
+    expr: str | None,
+    report_root: Path,
+    repeat: int,
+    settings: Settings,
+    name: str | None = None,
+    backend: str | None = None,
+    argv: Sequence[str] = (),
+) -> int:
+    """Everything ``dapr-chaos run`` does; returns the exit status."""
+    scenarios = select(load_all(list(paths) or [DEFAULT_SCENARIOS]), expr)
+    if repeat < 1:
+        raise ConfigError(f"--repeat must be >= 1, got {repeat}")
+    label = name or (scenarios[0].name if len(scenarios) == 1 else "run")
+    report = new_report_dir(report_root, label)
+    _say(f"{len(scenarios)} scenario(s), {repeat} time(s) each; report: {report}")
+    started = time.time()
+    outcomes: list[ScenarioOutcome] = []
+    try:
+        outcomes = run_scenarios(
+            scenarios, report, repeat=repeat, settings=settings, progress=_say, backend=backend
+        )
+    finally:
+        if outcomes:
+            page = write_report(
+                report,
+                outcomes,
+                name=label,
+                started=started,
+                ended=time.time(),
+                command=list(argv) or sys.argv,
+            )
+        elif not any(report.iterdir()):
+            report.rmdir()  # nothing ran: leave no empty report behind
+    _say("")
+    _say(verdict_table(outcomes))
+    _say(f"report: {page}")
+    verdict = verdict_of(outcomes)
+    _say(f"verdict: {verdict.upper()}")
+    return 0 if verdict == "pass" else 1
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run scenario files (default: the shipped set in scenarios/) and write a report",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="scenario files or directories (*.scenario.yaml); default: scenarios/",
+    )
+    p.add_argument(
+        "-k", dest="expr", help="select scenarios by name, e.g. -k 'daprd and not pause'"
+    )
+    p.add_argument("--report", default="reports", help="report root directory (default: reports)")
+    p.add_argument(
+        "--repeat", type=options.positive_int, default=1, help="run each scenario N times"
+    )
+    p.add_argument("--name", help="report name (default: the scenario name, or 'run')")
