@@ -69,8 +69,9 @@ def _backend_options(group: argparse._ActionsContainer) -> None:
     group.add_argument(
         "--images",
         choices=IMAGE_SETS,
-        default="upstream",
-        help="containers: upstream images (pulled) or local ones (`dapr-chaos images build`)",
+        default=None,
+        help="containers: upstream images (pulled) or local ones (`dapr-chaos images "
+        "build`); default: DAPR_CHAOS_IMAGES or upstream",
     )
 
 

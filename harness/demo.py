@@ -114,7 +114,7 @@ def run_demo(
     report_root: Path,
     settings: Settings,
     backend: str = "processes",
-    images: str = "upstream",
+    images: str | None = None,
 ) -> int:
     """Returns 0 when every order is terminal, the business state is consistent and every
     chaos scenario passed. ``backend``/``images``: as in :class:`StackConfig`."""

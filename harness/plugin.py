@@ -94,8 +94,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--dapr-chaos-images",
         choices=IMAGE_SETS,
-        default="upstream",
-        help="containers: upstream images (pulled) or local ones (`dapr-chaos images build`)",
+        default=None,
+        help="containers: upstream images (pulled) or local ones (`dapr-chaos images "
+        "build`); default: DAPR_CHAOS_IMAGES or upstream",
     )
 
 

@@ -42,9 +42,28 @@ from harness.stack.engine import (
     owner_label,
 )
 from harness.stack.members import Member
-from harness.stack.process import ManagedProcess, tail
+from harness.stack.process import ManagedProcess, process_start_time, tail
 
 Mount = tuple[Path, str]  # host path (mounted at the same path), "ro" or "rw"
+
+
+def _local_start_time(pid: int, container_id: str) -> int | None:
+    """Start time of the container's main process when this harness sees the daemon's
+    pid namespace (the process's cgroup names the container), else None."""
+    try:
+        cgroups = Path(f"/proc/{pid}/cgroup").read_text() if pid else ""
+    except OSError:
+        return None
+    return process_start_time(pid) if container_id in cgroups else None
+
+
+def _alive(pid: int, start_time: int) -> bool:
+    """``pid`` is the same process (started at ``start_time``) and not a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return fields[0] != "Z" and int(fields[19]) == start_time
 
 
 def exit_status(code: int) -> int:
@@ -145,6 +164,7 @@ class ContainerProcess:
             self._on_start(wrapped.id)
         state = docker_client().api.inspect_container(wrapped.id)["State"]
         self._pid = int(state.get("Pid") or 0)
+        self.start_time = _local_start_time(self._pid, wrapped.id)
         self._follower = threading.Thread(
             target=self._follow, args=(wrapped.id,), name=f"logs-{self.name}", daemon=True
         )
@@ -176,15 +196,30 @@ class ContainerProcess:
         return state
 
     def running(self) -> bool:
-        """True while the container runs (paused counts: a SIGSTOPped process runs too)."""
+        """True while the container runs (paused counts: a SIGSTOPped process runs too).
+
+        Docker reports a container's end some milliseconds after its process died (a
+        failpoint's self-SIGKILL, for one); where the pid is visible here, /proc decides
+        at once, as ``Popen.poll`` does for the process backend."""
         state = self._state()
-        return state is not None and state.get("Status") in ("running", "paused", "restarting")
+        if state is None or state.get("Status") not in ("running", "paused", "restarting"):
+            return False
+        return self.start_time is None or _alive(self._pid or 0, self.start_time)
+
+    def _settle(self, timeout: float = 5.0) -> None:
+        """Wait (seconds) until Docker has recorded the exit code of a dead container."""
+        deadline = time.monotonic() + timeout
+        while self._exit_code is None and self._id is not None and time.monotonic() < deadline:
+            if self._state() is None:
+                break
+            time.sleep(0.01)
 
     @property
     def returncode(self) -> int | None:
-        if self.running() or self._exit_code is None:
+        if self.running():
             return None
-        return exit_status(self._exit_code)
+        self._settle()
+        return None if self._exit_code is None else exit_status(self._exit_code)
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for exit (seconds); the exit status, negative when killed by a signal."""
@@ -193,6 +228,7 @@ class ContainerProcess:
             if deadline is not None and time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired(self.argv, timeout or 0)
             time.sleep(0.05)
+        self._settle()
         if self._exit_code is None:
             raise StackError(f"{self.name} has not been started")
         return exit_status(self._exit_code)

@@ -104,7 +104,8 @@ class StackConfig:
     ``backend``: ``"processes"`` (local processes) or ``"containers"`` (one container per
     member through testcontainers, host network; needs a Docker engine). ``images``
     (containers only): ``"upstream"`` pulls the published images when missing, ``"local"``
-    uses the ones ``dapr-chaos images build`` makes offline.
+    uses the ones ``dapr-chaos images build`` makes offline; ``None`` follows the settings
+    (``DAPR_CHAOS_IMAGES``, default upstream).
     """
 
     app: AppSpec | None = field(default_factory=reference_app)
@@ -117,14 +118,14 @@ class StackConfig:
     components: Path = DEFAULT_TEMPLATES
     proxies: bool = True
     backend: str = "processes"
-    images: str = "upstream"
+    images: str | None = None
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ConfigError(
                 f"backend {self.backend!r} is invalid; choose one of " + ", ".join(BACKENDS)
             )
-        if self.images not in IMAGE_SETS:
+        if self.images is not None and self.images not in IMAGE_SETS:
             raise ConfigError(
                 f"image set {self.images!r} is invalid; choose one of {', '.join(IMAGE_SETS)} "
                 "(local: built offline by `dapr-chaos images build`)"
@@ -220,8 +221,9 @@ class Stack:
         docker_client()  # no engine: one ProvisionError, nothing started
         for line in reap_containers():
             log.warning(line)
-        ensure_images(self.config.images, self.settings)
-        images = member_images(self.config.images, self.settings)
+        image_set = self.config.images or self.settings.images
+        ensure_images(image_set, self.settings)
+        images = member_images(image_set, self.settings)
         self._containers = ContainerBackend(images)
         return self._containers.binaries()
 

@@ -25,6 +25,7 @@ def test_every_member_is_a_running_container_on_the_host_network(dapr_stack: Sta
         assert info["Config"]["Labels"][RUN_LABEL], name
         # The host pid namespace: the pid the harness sees is the process's real pid.
         assert info["State"]["Pid"] == process.pid, name
+        assert process.start_time is not None, name  # /proc decides liveness at once
 
 
 def test_orders_complete_with_consistent_business_state(dapr_stack: Stack, orders: Orders) -> None:
