@@ -10,6 +10,7 @@
 set -uo pipefail
 
 LOG=/var/log/dapr-chaos-dockerd.log
+APT_LOG=/var/log/dapr-chaos-apt.log
 SOCK=unix:///var/run/docker.sock
 
 engine_up() { docker info >/dev/null 2>&1; }
@@ -28,16 +29,22 @@ if [ ! -f /etc/debian_version ]; then
 fi
 if ! command -v dockerd >/dev/null; then
     echo "docker-engine: installing docker.io from the Debian mirror"
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >/tmp/dapr-chaos-apt.log 2>&1; then
-        apt-get update -q >/tmp/dapr-chaos-apt.log 2>&1
-        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >>/tmp/dapr-chaos-apt.log 2>&1; then
-            echo "docker-engine: apt-get install docker.io failed (see /tmp/dapr-chaos-apt.log): container tests will skip"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >$APT_LOG 2>&1; then
+        apt-get update -q >$APT_LOG 2>&1
+        if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io >>$APT_LOG 2>&1; then
+            echo "docker-engine: apt-get install docker.io failed (see $APT_LOG): container tests will skip"
             exit 0
         fi
     fi
 fi
+# A dockerd that died leaves its pid file, and a new one refuses to start over it.
+if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+    rm -f /var/run/docker.pid
+fi
 echo "docker-engine: starting dockerd (log: $LOG)"
-nohup dockerd --host "$SOCK" --iptables=false --ip6tables=false --bridge=none >"$LOG" 2>&1 </dev/null &
+# Its own session: a Ctrl-C on `make test` must not reach the engine.
+setsid nohup dockerd --host "$SOCK" --iptables=false --ip6tables=false --bridge=none \
+    >"$LOG" 2>&1 </dev/null &
 for _ in $(seq 1 60); do
     if engine_up; then
         echo "docker-engine: dockerd is up"
