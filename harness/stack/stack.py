@@ -48,7 +48,7 @@ from harness.stack.process import ManagedProcess, MemberProcess
 from harness.stack.registry import RunRecord, reap_orphans
 
 if TYPE_CHECKING:
-    from harness.stack.container import ContainerBackend
+    from harness.stack.container_backend import ContainerBackend
 
 log = logging.getLogger("harness.stack")
 
@@ -215,7 +215,7 @@ class Stack:
         (one ConfigError otherwise, before anything starts), and return the executables'
         paths inside the images."""
         from harness.runtime.images import ensure_images, member_images
-        from harness.stack.container import ContainerBackend
+        from harness.stack.container_backend import ContainerBackend
         from harness.stack.engine import docker_client, reap_containers
 
         docker_client()  # no engine: one ProvisionError, nothing started
