@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow lint provision doctor bench clean
+.PHONY: demo test test-slow lint provision doctor bench clean docker-engine images
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,17 @@ provision: $(STAMP)
 doctor: $(STAMP)
 	$(BIN)/dapr-chaos doctor
 
+# The container backend's tests need a Docker engine: use a running one, or (root on
+# Debian only) install docker.io and start dockerd; otherwise those tests skip. The local
+# images are built offline from the provisioned binaries (skipped when up to date).
+docker-engine:
+	@.ci/docker-engine.sh
+
+images: provision docker-engine
+	@if $(BIN)/python -c 'import sys; from harness.stack.engine import engine_problem; sys.exit(engine_problem() is not None)'; then \
+		$(BIN)/dapr-chaos images build; \
+	else echo "images: no Docker engine; the container tests will skip"; fi
+
 demo: provision
 	$(BIN)/dapr-chaos demo
 
@@ -32,7 +43,7 @@ lint: $(STAMP)
 # Everything but the tests marked slow (they loop until an upstream race shows), one
 # stack per pytest-xdist worker; worksteal keeps the long chaos tests balanced.
 PYTEST_WORKERS ?= auto
-test: provision lint
+test: provision lint images
 	$(BIN)/python -m pytest -m "not slow" -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-slow: provision

@@ -134,8 +134,8 @@ class Campaign:
     """Runs scenarios and keeps at most one stack up at a time.
 
     ``report_dir`` receives each stack's logs (``logs/<scenario label>/``). ``backend``
-    overrides every scenario's backend when given. Use as a context manager: the last
-    stack is stopped on exit, whatever happened.
+    overrides every scenario's backend when given; ``images`` picks the container images.
+    Use as a context manager: the last stack is stopped on exit, whatever happened.
     """
 
     def __init__(
@@ -145,8 +145,10 @@ class Campaign:
         settings: Settings | None = None,
         progress: Progress = print,
         backend: str | None = None,
+        images: str | None = None,
     ) -> None:
         self.report_dir = report_dir
+        self.images = images
         self.settings = settings or Settings.from_env()
         self.progress = progress
         self.backend = backend
@@ -168,15 +170,11 @@ class Campaign:
             stack.stop()
 
     def _config(self, scenario: Scenario) -> StackConfig:
-        extra: dict[str, Any] = {}
-        backend = self.backend or scenario.backend
-        if backend != "processes":
-            if "backend" not in StackConfig.__dataclass_fields__:
-                raise ConfigError(
-                    f"backend {backend!r} is not available in this build; use processes"
-                )
-            extra["backend"] = backend
-        return StackConfig(app=app_spec(scenario), **extra)
+        return StackConfig(
+            app=app_spec(scenario),
+            backend=self.backend or scenario.backend,
+            images=self.images,
+        )
 
     def _stack_for(self, scenario: Scenario) -> Stack:
         key = (self.backend or scenario.backend, scenario.app.key)
@@ -369,6 +367,7 @@ def run_scenarios(
     settings: Settings | None = None,
     progress: Progress = print,
     backend: str | None = None,
+    images: str | None = None,
 ) -> list[ScenarioOutcome]:
     """Run every scenario ``repeat`` times; stacks are shared by consecutive scenarios
     with the same app, so scenarios are grouped by app (order kept within a group)."""
@@ -380,7 +379,9 @@ def run_scenarios(
     grouped = sorted(scenarios, key=lambda sc: order[sc.stack_key])
     outcomes: list[ScenarioOutcome] = []
     total = len(grouped) * repeat
-    with Campaign(report_dir, settings=settings, progress=progress, backend=backend) as campaign:
+    with Campaign(
+        report_dir, settings=settings, progress=progress, backend=backend, images=images
+    ) as campaign:
         for sc in grouped:
             for r in range(1, repeat + 1):
                 label = sc.name + (f" #{r}" if repeat > 1 else "")

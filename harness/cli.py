@@ -17,15 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from harness import options
+from harness import cli_images, options
 from harness import run as run_cli
 from harness.errors import ConfigError, HarnessError
 from harness.replay import cli as replay_cli
 from harness.runtime import versions
+from harness.runtime.images import IMAGE_SETS
 from harness.runtime.provision import ALL_TOOLS, doctor, provision
 from harness.settings import Settings
 from harness.stack.registry import reap_orphans
-from harness.stack.stack import LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
+from harness.stack.stack import BACKENDS, LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
 
 log = logging.getLogger("harness")
 
@@ -56,6 +57,23 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the run directory (logs, data) after the stack stops",
     )
+    _backend_options(group)
+
+
+def _backend_options(group: argparse._ActionsContainer) -> None:
+    group.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="processes",
+        help="run the members as local processes (default) or as containers (Docker)",
+    )
+    group.add_argument(
+        "--images",
+        choices=IMAGE_SETS,
+        default=None,
+        help="containers: upstream images (pulled) or local ones (`dapr-chaos images "
+        "build`); default: DAPR_CHAOS_IMAGES or upstream",
+    )
 
 
 def _config(args: argparse.Namespace, app: AppSpec | None) -> StackConfig:
@@ -66,6 +84,8 @@ def _config(args: argparse.Namespace, app: AppSpec | None) -> StackConfig:
         log_level=args.log_level,
         ready_timeout=args.ready_timeout,
         keep_run_dir=True if args.keep_run_dir else None,
+        backend=args.backend,
+        images=args.images,
     )
 
 
@@ -137,7 +157,13 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from harness.demo import run_demo
 
-    return run_demo(report_root=Path(args.report), settings=settings, expr=args.expr)
+    return run_demo(
+        report_root=Path(args.report),
+        settings=settings,
+        expr=args.expr,
+        backend=args.backend,
+        images=args.images,
+    )
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -150,12 +176,16 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         repeat=args.repeat,
         settings=settings,
         name=args.name,
+        backend=args.backend,
+        images=args.images,
         argv=["dapr-chaos", *sys.argv[1:]],
     )
 
 
 def cmd_reap(args: argparse.Namespace, settings: Settings) -> int:
-    lines = reap_orphans()
+    from harness.stack.engine import reap_containers
+
+    lines = reap_orphans() + reap_containers()
     for line in lines:
         print(line)
     print(f"{len(lines)} orphaned run(s) reaped")
@@ -197,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-k", dest="expr", help="select scenarios by name (as for run)")
     p.add_argument("--report", default="reports", help="report root directory (default: reports)")
+    _backend_options(p)
     p.set_defaults(func=cmd_demo)
 
     run_cli.add_parser(sub)
@@ -205,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reap", help="kill processes and remove run dirs left by dead runs")
     p.set_defaults(func=cmd_reap)
+
+    cli_images.register(sub)
     return parser
 
 

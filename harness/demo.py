@@ -13,8 +13,16 @@ from harness.run import DEFAULT_SCENARIOS, run_command
 from harness.settings import Settings
 
 
-def run_demo(*, report_root: Path, settings: Settings, expr: str | None = None) -> int:
-    """Returns 0 when every scenario passed, 1 otherwise (see the printed report path)."""
+def run_demo(
+    *,
+    report_root: Path,
+    settings: Settings,
+    expr: str | None = None,
+    backend: str | None = None,
+    images: str | None = None,
+) -> int:
+    """Returns 0 when every scenario passed, 1 otherwise (see the printed report path).
+    ``backend``/``images``: as in :class:`~harness.StackConfig`, for every scenario."""
     return run_command(
         [DEFAULT_SCENARIOS],
         expr=expr,
@@ -22,5 +30,7 @@ def run_demo(*, report_root: Path, settings: Settings, expr: str | None = None) 
         repeat=1,
         settings=settings,
         name="demo",
+        backend=backend,
+        images=images,
         argv=["dapr-chaos", "demo"],
     )

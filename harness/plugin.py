@@ -18,7 +18,8 @@ under ``--dapr-chaos-report`` (default ``reports``).
 
 Options (also settable in ini as ``dapr_chaos_<name>``): ``--dapr-chaos-base-port``,
 ``--dapr-chaos-log-level``, ``--dapr-chaos-ready-timeout``, ``--dapr-chaos-keep``,
-``--dapr-chaos-app``, ``--dapr-chaos-report``.
+``--dapr-chaos-app``, ``--dapr-chaos-report``, ``--dapr-chaos-backend`` (processes or
+containers) and ``--dapr-chaos-images`` (upstream or local, for containers).
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ from harness.chaos import Chaos
 from harness.errors import ConfigError, HarnessError
 from harness.report.journal import new_report_dir
 from harness.report.writer import write_report
+from harness.runtime.images import IMAGE_SETS
 from harness.scenario import SUFFIX, Scenario, load_scenario
 from harness.settings import Settings
 from harness.stack.registry import reap_orphans
-from harness.stack.stack import LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
+from harness.stack.stack import BACKENDS, LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
 from harness.workload.orders import OrderAPIClient, Orders
 
 log = logging.getLogger("harness")
@@ -83,6 +85,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="reports",
         help="root directory of the scenario report written at session end (default: reports)",
     )
+    group.addoption(
+        "--dapr-chaos-backend",
+        choices=BACKENDS,
+        default="processes",
+        help="run the stack as local processes (default) or as containers (Docker)",
+    )
+    group.addoption(
+        "--dapr-chaos-images",
+        choices=IMAGE_SETS,
+        default=None,
+        help="containers: upstream images (pulled) or local ones (`dapr-chaos images "
+        "build`); default: DAPR_CHAOS_IMAGES or upstream",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,6 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
         ("integration", "starts the real stack (Valkey, placement, scheduler, daprd, app)"),
         ("slow", "takes more than a few seconds"),
         ("chaos", "injects faults into a real stack"),
+        ("containers", "runs the stack as containers (needs a Docker engine)"),
     ):
         config.addinivalue_line("markers", f"{marker}: {text}")
 
@@ -110,6 +126,8 @@ def stack_config_from(config: pytest.Config) -> StackConfig:
         log_level=config.getoption("--dapr-chaos-log-level"),
         ready_timeout=config.getoption("--dapr-chaos-ready-timeout"),
         keep_run_dir=True if config.getoption("--dapr-chaos-keep") else None,
+        backend=config.getoption("--dapr-chaos-backend"),
+        images=config.getoption("--dapr-chaos-images"),
     )
 
 

@@ -17,9 +17,11 @@ from harness.campaign import ScenarioOutcome, run_scenarios, verdict_of
 from harness.errors import ConfigError
 from harness.report.journal import new_report_dir
 from harness.report.writer import write_report
+from harness.runtime.images import IMAGE_SETS
 from harness.scenario import Scenario, load_all
 from harness.selection import matches
 from harness.settings import Settings
+from harness.stack.stack import BACKENDS
 
 DEFAULT_SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -57,6 +59,7 @@ def run_command(
     settings: Settings,
     name: str | None = None,
     backend: str | None = None,
+    images: str | None = None,
     argv: Sequence[str] = (),
 ) -> int:
     """Everything ``dapr-chaos run`` does; returns the exit status."""
@@ -70,7 +73,13 @@ def run_command(
     outcomes: list[ScenarioOutcome] = []
     try:
         outcomes = run_scenarios(
-            scenarios, report, repeat=repeat, settings=settings, progress=_say, backend=backend
+            scenarios,
+            report,
+            repeat=repeat,
+            settings=settings,
+            progress=_say,
+            backend=backend,
+            images=images,
         )
     finally:
         if outcomes:
@@ -111,3 +120,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--repeat", type=options.positive_int, default=1, help="run each scenario N times"
     )
     p.add_argument("--name", help="report name (default: the scenario name, or 'run')")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="run every scenario with this backend (default: each scenario's own, processes)",
+    )
+    p.add_argument(
+        "--images",
+        choices=IMAGE_SETS,
+        default=None,
+        help="containers: upstream or local images (default: DAPR_CHAOS_IMAGES or upstream)",
+    )

@@ -33,6 +33,7 @@ from harness.faults.fault import LINK_NAMES, MEMBERS, Fault
 from harness.faults.network import LinkDown, LinkToxic
 from harness.faults.process import Kill, Pause, Restart, SoftRestart
 from harness.faults.schedule import At, FaultEvent, OnCompleted, OnFailpoint, Schedule, Trigger
+from harness.stack.stack import BACKENDS
 
 SCHEMA_VERSION = "dapr-chaos/scenario/v1"
 SUFFIX = ".scenario.yaml"
@@ -43,7 +44,6 @@ REFERENCE_VARIANTS = (
     "task-execution-key",
     "worker-quits",
 )
-BACKENDS = ("processes", "containers")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 
 # action -> (targets, parameter name -> (type, default)); a default of None means required.

@@ -18,6 +18,9 @@ Environment variables (all optional):
     Parent of per-run directories. Default: the system temp dir.
 ``DAPR_CHAOS_KEEP``
     ``1`` keeps each run directory (logs, data) after the stack stops.
+``DAPR_CHAOS_IMAGES``
+    The container backend's image set when a stack does not choose one: ``upstream``
+    (default: published images, pulled) or ``local`` (``dapr-chaos images build``).
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class Settings:
     go: str = "go"
     allow_build: bool = True
     keep_run_dirs: bool = False
+    images: str = "upstream"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +79,9 @@ class Settings:
         }
         bin_dir = env.get("DAPR_CHAOS_DAPR_BIN_DIR")
         run_root = Path(env.get("DAPR_CHAOS_RUN_ROOT") or tempfile.gettempdir())
+        images = env.get("DAPR_CHAOS_IMAGES") or "upstream"
+        if images not in ("upstream", "local"):
+            raise ConfigError(f"DAPR_CHAOS_IMAGES={images!r} is invalid; use upstream or local")
         return cls(
             cache_dir=cache,
             run_root=run_root,
@@ -83,4 +90,5 @@ class Settings:
             go=env.get("DAPR_CHAOS_GO", "go"),
             allow_build=not _flag(env, "DAPR_CHAOS_NO_BUILD"),
             keep_run_dirs=_flag(env, "DAPR_CHAOS_KEEP"),
+            images=images,
         )

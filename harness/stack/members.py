@@ -17,7 +17,7 @@ from harness.faults.toxiproxy import ToxiproxyClient
 from harness.runtime.provision import Binaries
 from harness.stack import readiness
 from harness.stack.ports import HOST, PortBlock
-from harness.stack.process import ManagedProcess
+from harness.stack.process import ManagedProcess, MemberProcess
 
 log = logging.getLogger("harness.stack")
 
@@ -75,10 +75,10 @@ class Secrets:
 
 @dataclass
 class Member:
-    """One stack member: a managed process plus its readiness rule."""
+    """One stack member: its process (local or a container) plus its readiness rule."""
 
     name: str
-    process: ManagedProcess
+    process: MemberProcess
     data_dirs: list[Path] = field(default_factory=list)
 
     def wait_ready(self, timeout: float) -> float:

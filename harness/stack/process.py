@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from harness.errors import StackError
 
@@ -71,6 +71,44 @@ def group_members(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             members.append(int(entry))
     return members
+
+
+class MemberProcess(Protocol):
+    """What the stack, the faults and the checks need of a member's process, whatever runs
+    it: :class:`ManagedProcess` (a local process group) or
+    :class:`~harness.stack.container.ContainerProcess` (a container).
+
+    ``signal`` delivers a signal (SIGSTOP/SIGCONT pause and resume it); ``stop`` ends it
+    (SIGTERM, SIGKILL after ``grace`` seconds) and is safe to repeat; the log methods read
+    the member's output, which is appended to ``log_path``.
+    """
+
+    name: str
+    argv: list[str]
+    log_path: Path | None
+    start_time: int | None
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def start(self) -> None: ...
+
+    def running(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def signal(self, sig: int) -> None: ...
+
+    def stop(self, grace: float = 3.0) -> None: ...
+
+    def log_tail(self, lines: int = 40) -> str: ...
+
+    def log_size(self) -> int: ...
+
+    def log_since(self, offset: int, limit: int = 4 * 1024 * 1024) -> str: ...
 
 
 class ManagedProcess:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.errors import StackError
-from harness.stack.process import ManagedProcess
+from harness.stack.process import MemberProcess
 
 HOST = "127.0.0.1"
 
@@ -95,7 +95,7 @@ def wait_for(
     what: str,
     probe: Callable[[], bool],
     *,
-    process: ManagedProcess | None,
+    process: MemberProcess | None,
     timeout: float,
     interval: float = 0.02,
     detail: Callable[[], str] | None = None,

@@ -2,9 +2,10 @@
 harness left behind.
 
 One JSON file per stack in ``<tmp>/dapr-chaos-<uid>/runs/``: the owner's pid and start
-time, the run directory, and every member's process group. A record whose owner is gone
-is an orphan: its process groups are SIGKILLed (only when the group still belongs to the
-process recorded, never a reused pid), its run directory removed, its record deleted.
+time, the run directory, every member's process group and every container id (container
+backend). A record whose owner is gone is an orphan: its process groups are SIGKILLed
+(only when the group still belongs to the process recorded, never a reused pid), its
+containers removed, its run directory removed, its record deleted.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ class RunRecord:
         self.groups.append(GroupRecord(name, pgid, start_time))
         self.save()
 
+    def add_container(self, container_id: str) -> None:
+        if container_id not in self.containers:
+            self.containers.append(container_id)
+            self.save()
+
     def remove(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
@@ -102,6 +108,11 @@ def reap_orphans() -> list[str]:
         if record.owner_alive():
             continue
         killed = [g.name for g in record.groups if _kill_group(g)]
+        if record.containers:
+            from harness.stack.engine import remove_containers
+
+            with contextlib.suppress(Exception):  # no engine: `dapr-chaos reap` retries
+                killed += [f"container {c[:12]}" for c in remove_containers(record.containers)]
         if not record.keep_run_dir:
             shutil.rmtree(record.run_dir, ignore_errors=True)
         record.remove()

@@ -1,4 +1,6 @@
-"""The Stack: Valkey, placement, scheduler, daprd and a workflow app, as local processes.
+"""The Stack: Valkey, placement, scheduler, daprd and a workflow app, as local processes
+(backend ``processes``) or as containers (backend ``containers``, see
+:mod:`harness.stack.container`).
 
 Start order is Valkey → placement → scheduler → daprd → app. The three backing services
 do not depend on each other, so they are launched in that order and then awaited
@@ -20,11 +22,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError, StackError
 from harness.faults.failpoints import Failpoints
 from harness.faults.toxiproxy import ToxiproxyClient
+from harness.runtime.images import IMAGE_SETS
 from harness.runtime.provision import Binaries, provision_stack
 from harness.settings import Settings
 from harness.stack.components import DEFAULT_TEMPLATES, render_components
@@ -41,12 +44,16 @@ from harness.stack.members import (
     Valkey,
 )
 from harness.stack.ports import HOST, PortBlock, reserve_block
-from harness.stack.process import ManagedProcess
+from harness.stack.process import ManagedProcess, MemberProcess
 from harness.stack.registry import RunRecord, reap_orphans
+
+if TYPE_CHECKING:
+    from harness.stack.container_backend import ContainerBackend
 
 log = logging.getLogger("harness.stack")
 
 LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
+BACKENDS = ("processes", "containers")
 _APP_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 REFERENCE_APP_MODULE = "scenarios.order_app"
 
@@ -94,6 +101,11 @@ class StackConfig:
     ``keep_run_dir=None`` follows the settings (``DAPR_CHAOS_KEEP``).
     ``proxies=True`` puts a Toxiproxy proxy on every link (app→daprd, daprd→Valkey,
     daprd→placement, daprd→scheduler) so network faults can be injected.
+    ``backend``: ``"processes"`` (local processes) or ``"containers"`` (one container per
+    member through testcontainers, host network; needs a Docker engine). ``images``
+    (containers only): ``"upstream"`` pulls the published images when missing, ``"local"``
+    uses the ones ``dapr-chaos images build`` makes offline; ``None`` follows the settings
+    (``DAPR_CHAOS_IMAGES``, default upstream).
     """
 
     app: AppSpec | None = field(default_factory=reference_app)
@@ -105,8 +117,19 @@ class StackConfig:
     keep_run_dir: bool | None = None
     components: Path = DEFAULT_TEMPLATES
     proxies: bool = True
+    backend: str = "processes"
+    images: str | None = None
 
     def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(
+                f"backend {self.backend!r} is invalid; choose one of " + ", ".join(BACKENDS)
+            )
+        if self.images is not None and self.images not in IMAGE_SETS:
+            raise ConfigError(
+                f"image set {self.images!r} is invalid; choose one of {', '.join(IMAGE_SETS)} "
+                "(local: built offline by `dapr-chaos images build`)"
+            )
         if not _APP_ID.match(self.app_id):
             raise ConfigError(
                 f"app id {self.app_id!r} is invalid; use 1-40 lowercase letters, digits and "
@@ -149,6 +172,7 @@ class Stack:
         self.failpoints: Failpoints | None = None
         # Processes started outside the members (the `exec` command): stopped by stop().
         self._extra: list[ManagedProcess] = []
+        self._containers: ContainerBackend | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -172,7 +196,10 @@ class Stack:
         for line in reap_orphans():
             log.warning(line)
         started = time.monotonic()
-        binaries = self._binaries or provision_stack(self.settings)
+        if self.config.backend == "containers":
+            binaries = self._container_binaries()
+        else:
+            binaries = self._binaries or provision_stack(self.settings)
         self.timings["provision"] = time.monotonic() - started
         try:
             self._start(binaries)
@@ -182,6 +209,23 @@ class Stack:
         self.timings["total"] = time.monotonic() - started
         log.info("stack ready in %.2fs (run dir %s)", self.timings["total"], self.run_dir)
         return self
+
+    def _container_binaries(self) -> Binaries:
+        """Container backend: reap dead runs' containers, make sure every image is there
+        (one ConfigError otherwise, before anything starts), and return the executables'
+        paths inside the images."""
+        from harness.runtime.images import ensure_images, member_images
+        from harness.stack.container_backend import ContainerBackend
+        from harness.stack.engine import docker_client, reap_containers
+
+        docker_client()  # no engine: one ProvisionError, nothing started
+        for line in reap_containers():
+            log.warning(line)
+        image_set = self.config.images or self.settings.images
+        ensure_images(image_set, self.settings)
+        images = member_images(image_set, self.settings)
+        self._containers = ContainerBackend(images)
+        return self._containers.binaries()
 
     def _start(self, binaries: Binaries) -> None:
         cfg = self.config
@@ -194,6 +238,8 @@ class Stack:
         keep = self.settings.keep_run_dirs if cfg.keep_run_dir is None else cfg.keep_run_dir
         self._record = RunRecord(run_id=run_id, run_dir=str(self.run_dir), keep_run_dir=keep)
         self._record.save()
+        if self._containers is not None:
+            self._containers.bind(run_id, self.run_dir, self._record.add_container)
         self.failpoints = Failpoints(self.run_dir / "failpoints")
         self.failpoints.clear()
         components = render_components(
@@ -240,9 +286,17 @@ class Stack:
 
     def _launch(self, member: Member) -> None:
         assert self._record is not None
+        if self._containers is not None:
+            self._containers.adopt(member)
         self.members[member.name] = member
         member.process.start()
-        self._record.add_group(member.name, member.process.pgid, member.process.start_time)
+        self._register(member.name, member.process)
+
+    def _register(self, name: str, process: MemberProcess) -> None:
+        """Record a started process group for the reaper (containers record themselves)."""
+        assert self._record is not None
+        if isinstance(process, ManagedProcess):
+            self._record.add_group(name, process.pgid, process.start_time)
 
     def _app_member(self, spec: AppSpec) -> App:
         assert self.run_dir is not None
@@ -276,6 +330,7 @@ class Stack:
             except Exception as exc:  # keep stopping the others
                 errors.append(f"{name}: {exc}")
         self.members.clear()
+        self._containers = None
         if self._ports is not None:
             self._ports.release()
             self._ports = None
@@ -334,7 +389,7 @@ class Stack:
         assert self.run_dir is not None
         return self.run_dir / "ledger.jsonl"
 
-    def process(self, name: str) -> ManagedProcess:
+    def process(self, name: str) -> MemberProcess:
         """The managed process of member ``name`` (app, daprd, scheduler, placement, valkey)."""
         member = self.members.get(name)
         if member is None:
@@ -429,7 +484,6 @@ class Stack:
         if member.process.running():
             raise StackError(f"{name} is already running (pid {member.process.pid})")
         member.process.stop(0)  # reap what is left of the old process group
-        assert self._record is not None
         member.process.start()
-        self._record.add_group(name, member.process.pgid, member.process.start_time)
+        self._register(name, member.process)
         return member.wait_ready(timeout or self.config.ready_timeout)
