@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow lint provision doctor bench clean docker-engine images
+.PHONY: demo test test-slow lint provision doctor bench clean docker-engine images browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ images: provision docker-engine
 		$(BIN)/dapr-chaos images build; \
 	else echo "images: no Docker engine; the container tests will skip"; fi
 
+# Headless Chromium renders the HTML report in one test: installed (root on Debian) or
+# that test skips with a reason.
+browser:
+	@.ci/chromium.sh
+
 demo: provision
 	$(BIN)/dapr-chaos demo
 
@@ -43,7 +48,7 @@ lint: $(STAMP)
 # Everything but the tests marked slow (they loop until an upstream race shows), one
 # stack per pytest-xdist worker; worksteal keeps the long chaos tests balanced.
 PYTEST_WORKERS ?= auto
-test: provision lint images
+test: provision lint images browser
 	$(BIN)/python -m pytest -m "not slow" -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-slow: provision

@@ -34,6 +34,7 @@ from harness.record.timeline import Timeline
 from harness.runner import run_schedule
 from harness.scenario import Scenario
 from harness.settings import Settings
+from harness.stack import readiness
 from harness.stack.stack import AppSpec, Stack, StackConfig, reference_app
 from harness.workload.orders import OrderAPIClient, Orders
 
@@ -254,11 +255,20 @@ class Campaign:
             outcome.verdict = "error"
         finally:
             self._collect(stack, chaos, orders, outcome, offsets)
-            try:
-                chaos.reset()
-            except HarnessError as exc:
-                self._healthy = False
-                self.progress(f"  the stack did not heal after the scenario ({exc}); a fresh one")
+            self._healthy = self._reusable(chaos, outcome)
+
+    def _reusable(self, chaos: Chaos, outcome: ScenarioOutcome) -> bool:
+        """Heal and reset the stack; whether the next scenario may use it. Only a stack
+        that passed, healed, and has a workflow worker registered is reused: after a
+        failure or an upstream finding its state is suspect, and a fresh stack costs ~1 s."""
+        try:
+            chaos.reset()
+            workers = readiness.workflow_workers(chaos.stack.daprd.metadata())
+        except HarnessError as exc:
+            self.progress(f"  the stack did not heal after the scenario ({exc})")
+            return False
+        findings = outcome.metrics.get("known_findings") or outcome.metrics.get("worker_findings")
+        return outcome.verdict == "pass" and workers >= 1 and not findings
 
     def _collect(
         self,

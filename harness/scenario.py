@@ -665,12 +665,12 @@ def load_scenario(path: Path) -> Scenario:
 
 def discover(paths: Sequence[Path]) -> list[Path]:
     """Scenario files under ``paths``: a file is taken as given; a directory contributes
-    every ``*.scenario.yaml`` below it, sorted. A path that does not exist, or a set with
-    no scenario at all, is an error."""
+    every ``*.scenario.yaml`` directly in it (not in subdirectories), sorted. A path
+    that does not exist, or a set with no scenario at all, is an error."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(path.rglob(f"*{SUFFIX}")))
+            found.extend(sorted(path.glob(f"*{SUFFIX}")))
         elif path.is_file():
             found.append(path)
         else:
