@@ -115,9 +115,13 @@ def run_schedule(
                     chaos.inject(event.fault, duration=event.duration)
             timed_out = time.monotonic() - started >= schedule.chaos_timeout
             # Armed failpoints count as pending faults: healing before one fires would
-            # leave its crash to land in the verify phase.
+            # leave its crash to land in the verify phase. Until they have all fired, an
+            # app that a failpoint crashed is restarted, as its supervisor would.
+            unfired = chaos.unfired_failpoints()
+            if unfired and chaos.restart_crashed_app():
+                continue
             quiet = not pending and submitted.is_set() and not chaos.timeline.active()
-            if (quiet and not chaos.unfired_failpoints()) or timed_out:
+            if (quiet and not unfired) or timed_out:
                 break
             time.sleep(0.02)
         feeder.join(timeout=max(1.0, schedule.chaos_timeout))
