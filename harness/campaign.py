@@ -214,7 +214,7 @@ class Campaign:
 
     def _execute(self, stack: Stack, scenario: Scenario, outcome: ScenarioOutcome) -> None:
         offsets = {name: m.process.log_size() for name, m in stack.members.items()}
-        chaos = Chaos(stack)
+        chaos = Chaos(stack, workflows=scenario.app.workflow_code)
         if stack.failpoints is not None:  # a fresh start: no arming, no hit counts
             stack.failpoints.clear()
         outcome.timeline = chaos.timeline

@@ -37,6 +37,7 @@ from harness.stack.stack import BACKENDS
 
 SCHEMA_VERSION = "dapr-chaos/scenario/v1"
 SUFFIX = ".scenario.yaml"
+REFERENCE_WORKFLOWS = "scenarios.order_app.workflow"
 REFERENCE_VARIANTS = (
     "correct",
     "payment-not-idempotent",
@@ -93,6 +94,12 @@ class AppSection:
     variant: str = "correct"
     env: dict[str, str] = field(default_factory=dict)
     health_path: str | None = None
+    workflows: str | None = None  # "MODULE[:ATTR]" for the replay check
+
+    @property
+    def workflow_code(self) -> str | None:
+        """What the ``replay`` check replays against (the reference app's own code)."""
+        return self.workflows or (REFERENCE_WORKFLOWS if self.command is None else None)
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -170,6 +177,8 @@ class Scenario:
             app["env"] = dict(self.app.env)
         if self.app.health_path:
             app["health_path"] = self.app.health_path
+        if self.app.workflows:
+            app["workflows"] = self.app.workflows
         doc["app"] = app
         if self.backend != "processes":
             doc["backend"] = self.backend
@@ -341,7 +350,7 @@ _TOP_KEYS = (
 def _app(node: _Node | None) -> AppSection:
     if node is None:
         return AppSection()
-    m = node.mapping("app", ("command", "variant", "env", "health_path"))
+    m = node.mapping("app", ("command", "variant", "env", "health_path", "workflows"))
     command: tuple[str, ...] | None = None
     cmd_node = m.child("command")
     if cmd_node is not None:
@@ -373,7 +382,7 @@ def _app(node: _Node | None) -> AppSection:
     health = m.get("health_path", str)
     if health is not None and not health.startswith("/"):
         raise (m.child("health_path") or node).error("app.health_path must start with '/'")
-    return AppSection(command, variant, env, health)
+    return AppSection(command, variant, env, health, m.get("workflows", str))
 
 
 def _workload(node: _Node | None) -> Workload:
