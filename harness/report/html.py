@@ -175,7 +175,7 @@ def _failing_orders(sc: dict[str, Any]) -> str:
         rows = [
             [
                 escape(r["index"]),
-                escape(r["time"]),
+                escape(r["time"][11:23] if len(r["time"]) > 23 else r["time"]),
                 escape(r["event"]),
                 escape(r["name"]),
                 escape(r["id"]),
@@ -184,7 +184,7 @@ def _failing_orders(sc: dict[str, Any]) -> str:
             for r in order["history"]
         ]
         table = (
-            _table(["#", "time (UTC)", "event", "event id", "name", "detail"], rows, "history")
+            _table(["#", "time (UTC)", "event", "name", "event id", "detail"], rows, "history")
             if rows
             else f"<p>history unavailable: {escape(order.get('history_error') or 'empty')}</p>"
         )
