@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from harness import options
+from harness import load_cli, options
 from harness.errors import ConfigError, HarnessError
 from harness.runtime import versions
 from harness.runtime.provision import ALL_TOOLS, doctor, provision
@@ -185,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reap", help="kill processes and remove run dirs left by dead runs")
     p.set_defaults(func=cmd_reap)
+
+    load_cli.register(sub, _stack_options, _config)
     return parser
 
 

@@ -24,7 +24,7 @@ from harness.checks.verification import CHECKS, DEFAULT_CHECKS, Verification
 from harness.errors import ConfigError, FaultError, WorkloadError
 from harness.faults.schedule import At, FaultEvent, OnCompleted, OnFailpoint, Schedule
 from harness.stack.stack import Stack
-from harness.workload.load_config import WorkloadConfig
+from harness.workload.load_config import WorkloadConfig, validate_prefix
 from harness.workload.load_result import (
     WORKFLOW_REQUEST,
     Dip,
@@ -79,7 +79,10 @@ def _fired(event: FaultEvent, chaos: Chaos, prefix: str, t0: float, completed: i
     raise ConfigError(f"unknown trigger {trigger!r}")
 
 
-def _validate(chaos: Chaos | None, schedule: Schedule | None, checks: Sequence[str]) -> None:
+def _validate(
+    prefix: str, chaos: Chaos | None, schedule: Schedule | None, checks: Sequence[str]
+) -> None:
+    validate_prefix(prefix)
     if schedule is not None and chaos is None:
         raise ConfigError("a fault schedule needs chaos: pass chaos=Chaos(stack)")
     unknown = [c for c in checks if c not in CHECKS]
@@ -102,7 +105,7 @@ def run_load(
     Raises ConfigError for bad arguments before anything starts, WorkloadError when
     Locust fails, FaultError when a scheduled fault never triggered during the load.
     """
-    _validate(chaos, schedule, checks)
+    _validate(prefix, chaos, schedule, checks)
     if stack.run_dir is None:
         raise ConfigError("the stack is not started; start it before run_load")
     out = Path(tempfile.mkdtemp(prefix="load-", dir=stack.run_dir))

@@ -29,12 +29,25 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ConfigError
+
+_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$")
+
+
+def validate_prefix(prefix: str) -> str:
+    """An instance-id prefix the order API accepts (ids are ``<prefix>w<n>-<m>``)."""
+    if not _PREFIX.match(prefix):
+        raise ConfigError(
+            f"instance-id prefix {prefix!r} is invalid; use 1-80 letters, digits, '.', '_', "
+            "':' or '-', starting with a letter or digit"
+        )
+    return prefix
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, low: float = 0.0) -> float:
@@ -64,8 +77,7 @@ class WorkloadConfig:
     out_of_stock: float = 0.05
 
     def __post_init__(self) -> None:
-        if not self.prefix or len(self.prefix) > 80:
-            raise ConfigError(f"instance-id prefix must be 1-80 characters, got {self.prefix!r}")
+        validate_prefix(self.prefix)
         if not 0.0 <= self.out_of_stock <= 1.0:
             raise ConfigError(f"out-of-stock fraction must be in 0..1, got {self.out_of_stock}")
         if self.poll_s <= 0 or self.wait_s <= 0 or self.backoff_s < 0:

@@ -128,7 +128,8 @@ class LocustRun:
     def check_alive(self) -> None:
         """A worker that died mid-run leaves the load short: an error, not a lower number."""
         for worker in self.workers:
-            if not worker.running() and self.master.running():
+            # Workers exit 0 when the master tells them the load is over.
+            if not worker.running() and worker.returncode != 0 and self.master.running():
                 raise WorkloadError(
                     f"Locust {worker.name} exited with status {worker.returncode} during the "
                     f"load:\n{worker.log_tail(20)}"
