@@ -12,6 +12,7 @@ terminal and the chaos checks run. Locust and every fault are stopped whatever h
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -21,7 +22,7 @@ from typing import Any
 
 from harness.chaos import Chaos
 from harness.checks.verification import CHECKS, DEFAULT_CHECKS, Verification
-from harness.errors import ConfigError, FaultError, WorkloadError
+from harness.errors import ConfigError, FaultError, HarnessError, WorkloadError
 from harness.faults.schedule import At, FaultEvent, OnCompleted, OnFailpoint, Schedule
 from harness.stack.stack import Stack
 from harness.workload.load_config import WorkloadConfig, validate_prefix
@@ -144,10 +145,19 @@ def run_load(
         _drive(locust, follower, profile, chaos, pending, prefix)
         locust.wait(STARTUP_GRACE)
         stats = locust.stats()
-    finally:
+    except KeyboardInterrupt:
+        # Ctrl-C: stop at once; healing (waiting for workers) would keep the user waiting.
+        locust.stop()
+        raise
+    except BaseException:
         locust.stop()
         if chaos is not None:
-            chaos.heal()
+            with contextlib.suppress(HarnessError):  # the first error is the one to see
+                chaos.heal()
+        raise
+    locust.stop()
+    if chaos is not None:
+        chaos.heal()
     if pending:
         raise FaultError(
             f"{len(pending)} scheduled fault(s) never triggered during the "

@@ -16,8 +16,9 @@ from harness.workload.load import LoadProfile, run_load
 def test_an_app_kill_under_load_shows_a_dip_and_a_recovery(dapr_stack: Stack, chaos: Chaos) -> None:
     schedule = Schedule((FaultEvent(At(5.0), Kill("app"), duration=2.0),))
     profile = LoadProfile(users=4, spawn_rate=4, duration=16)
-    result = run_load(dapr_stack, profile, prefix="load-kill-", seed=21, chaos=chaos,
-                      schedule=schedule)  # fmt: skip
+    result = run_load(
+        dapr_stack, profile, prefix="load-kill-", seed=21, chaos=chaos, schedule=schedule
+    )
 
     kills = [w for w in result.fault_windows if (w.kind, w.target) == ("kill", "app")]
     assert len(kills) == 1 and 4.5 <= kills[0].start <= 6.5, result.fault_windows
@@ -42,6 +43,7 @@ def test_a_scheduled_fault_that_never_triggers_during_the_load_is_an_error(
 ) -> None:
     schedule = Schedule((FaultEvent(At(60.0), Kill("daprd")),))
     with pytest.raises(FaultError, match="never triggered during the 2s load"):
-        run_load(dapr_stack, LoadProfile(2, 2, 2), prefix="load-never-", chaos=chaos,
-                 schedule=schedule)  # fmt: skip
+        run_load(
+            dapr_stack, LoadProfile(2, 2, 2), prefix="load-never-", chaos=chaos, schedule=schedule
+        )
     assert dapr_stack.process("daprd").running()

@@ -4,11 +4,15 @@ distributed Locust, and the `dapr-chaos load` command's exit statuses."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from harness import Stack
+from harness.stack.process import group_members
+from harness.stack.registry import registry_dir
 from harness.workload.load import LoadProfile, run_load
 from harness.workload.operations import Operations
 
@@ -105,3 +109,44 @@ def test_the_load_command_prints_numbers_writes_json_and_fails_a_missed_slo(
     [slo] = data["slos"]
     assert slo["name"] == "slo-p99-latency" and slo["verdict"] == "fail"
     assert "required <= 1 ms" in slo["evidence"][0]
+
+
+def test_ctrl_c_during_a_load_stops_locust_and_the_stack() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "load",
+            "--users",
+            "2",
+            "--duration",
+            "60",
+            "--workers",
+            "1",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def groups() -> dict[str, int]:
+        found = {}
+        for record in registry_dir().glob("*.json"):
+            data = json.loads(record.read_text())
+            if data.get("owner_pid") == proc.pid:
+                found.update({g["name"]: int(g["pgid"]) for g in data["groups"]})
+        return found
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and "locust-worker-1" not in groups():
+        time.sleep(0.05)
+    owned = groups()
+    assert {"locust", "locust-worker-1", "app", "daprd"} <= owned.keys(), owned
+    time.sleep(2.0)  # the load is running
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert groups() == {}
+    assert {name: group_members(g) for name, g in owned.items() if group_members(g)} == {}

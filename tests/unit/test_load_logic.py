@@ -148,8 +148,12 @@ def test_recovery_distinguishes_never_recovered_outlasted_no_baseline_and_no_fau
     assert none.status == NO_FAULT and none.baseline_wps == 10.0 and none.dip_wps is None
 
 
-def result(wps: float = 30.0, p99: float | None = 250.0, recovery_s: float | None = 1.5,
-           recovery: str = RECOVERED) -> LoadResult:  # fmt: skip
+def result(
+    wps: float = 30.0,
+    p99: float | None = 250.0,
+    recovery_s: float | None = 1.5,
+    recovery: str = RECOVERED,
+) -> LoadResult:
     return LoadResult(
         profile=LoadProfile(4, 4.0, 10.0),
         prefix="p-",
