@@ -9,6 +9,8 @@ from __future__ import annotations
 from harness.checks.conservation import conservation as conservation
 from harness.checks.result import CheckResult as CheckResult
 from harness.checks.result import Verdict as Verdict
+from harness.checks.slo import SLO as SLO
+from harness.checks.slo import check_slos as check_slos
 from harness.errors import ConfigError as ConfigError
 from harness.errors import HarnessError as HarnessError
 from harness.errors import PortInUseError as PortInUseError
@@ -24,6 +26,9 @@ from harness.stack.stack import AppSpec as AppSpec
 from harness.stack.stack import Stack as Stack
 from harness.stack.stack import StackConfig as StackConfig
 from harness.stack.stack import reference_app as reference_app
+from harness.workload.load import LoadProfile as LoadProfile
+from harness.workload.load import LoadResult as LoadResult
+from harness.workload.load import run_load as run_load
 from harness.workload.orders import Order as Order
 from harness.workload.orders import OrderAPIClient as OrderAPIClient
 from harness.workload.orders import Orders as Orders
@@ -32,6 +37,7 @@ from harness.workload.orders import OrderStatus as OrderStatus
 __version__ = "0.1.0"
 
 __all__ = [
+    "SLO",
     "AppSpec",
     "CheckResult",
     "ConfigError",
@@ -39,6 +45,8 @@ __all__ = [
     "HarnessError",
     "Invocation",
     "Ledger",
+    "LoadProfile",
+    "LoadResult",
     "Order",
     "OrderAPIClient",
     "OrderStatus",
@@ -51,7 +59,9 @@ __all__ = [
     "StackError",
     "Verdict",
     "WorkloadError",
+    "check_slos",
     "conservation",
     "provision_stack",
     "reference_app",
+    "run_load",
 ]
