@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -130,7 +131,8 @@ def run_load(
                 chaos.arm(name, "trace", count=None)
         chaos.timeline.mark("phase", "load")
     launched = time.time()
-    env = {**stack.app_env(), **config.to_env()}
+    # Locust gets the workload's settings, not the app's (no daprd token, no ledger path).
+    env = {**os.environ, **config.to_env(), "PYTHONUNBUFFERED": "1"}
     follower = _Follower(config.ops_path)
     log.info(
         "load: starting Locust (%d users at %g/s for %ds%s) against %s",
