@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import os
+import resource
 import statistics
 import time
 from dataclasses import dataclass
@@ -37,12 +38,15 @@ BACKOFF_S = 0.5  # and its pause after a failed request
 
 @dataclass(frozen=True)
 class Leg:
-    """One measured run: completed workflows per second and latency percentiles (ms)."""
+    """One measured run: completed workflows per second, latency percentiles (ms), and
+    the CPU seconds the load driver itself used."""
 
     wps: float
     p50: float
     p95: float
     p99: float
+    cpu_s: float = 0.0
+    completed: int = 0
 
 
 class Connection:
@@ -111,20 +115,42 @@ def raw_leg(port: int, users: int, duration: float, prefix: str, seed: int) -> L
         gens = [OrderGenerator(f"{prefix}u{i}-", seed * 1000 + i) for i in range(users)]
         await asyncio.gather(*(_user(port, g, stop_at, done) for g in gens))
 
+    cpu = time.process_time()
     asyncio.run(main())
+    cpu = time.process_time() - cpu
     latencies = [lat for _, lat in done]
     return Leg(
         len(latencies) / duration,
         percentile(latencies, 50) or 0.0,
         percentile(latencies, 95) or 0.0,
         percentile(latencies, 99) or 0.0,
+        cpu,
+        len(latencies),
     )
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def locust_leg(stack: Stack, users: int, duration: float, prefix: str, seed: int) -> Leg:
-    result = run_load(stack, LoadProfile(users, float(users), duration), prefix=prefix, seed=seed)
+    """run_load with every user spawned at once, as the raw driver starts them. CPU: the
+    Locust processes (children reaped when the load ends), not the harness following
+    the operation log."""
+    cpu = _children_cpu()
+    profile = LoadProfile(users, float(users) * 10, duration)
+    result = run_load(stack, profile, prefix=prefix, seed=seed)
+    cpu = _children_cpu() - cpu
     lat = result.latency_ms
-    return Leg(result.workflows_per_s, lat.p50 or 0.0, lat.p95 or 0.0, lat.p99 or 0.0)
+    return Leg(
+        result.workflows_per_s,
+        lat.p50 or 0.0,
+        lat.p95 or 0.0,
+        lat.p99 or 0.0,
+        cpu,
+        result.completed,
+    )
 
 
 def median_leg(legs: list[Leg]) -> Leg:
@@ -189,13 +215,29 @@ def main() -> None:
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     print("\nreference workflow (4 activities), medians over the rounds:")
     raw_m = show("raw asyncio driver, instrumented app", raw)
-    locust_m = show("Locust, instrumented app", locust)
+    show("Locust, instrumented app", locust)
     bare_m = show("raw asyncio driver, bare app", bare)
-    ratio = locust_m.wps / raw_m.wps
-    cost = 1 - raw_m.wps / bare_m.wps
+    # Paired per round (legs of one round ran back to back): drift cancels out.
+    ratios = [lo.wps / ra.wps for lo, ra in zip(locust, raw, strict=True)]
+    costs = [1 - ra.wps / ba.wps for ra, ba in zip(raw, bare, strict=True)]
+    ratio, cost = statistics.median(ratios), statistics.median(costs)
+
+    def listed(values: list[float]) -> str:
+        return ", ".join(f"{v:.0%}" for v in values)
+
     print(f"\nLocust / raw throughput          {ratio:6.1%}   (target >= 90%)")
+    print(f"  per round: {listed(ratios)}")
     print(f"instrumentation throughput cost  {cost:6.1%}   (target <= 5%)")
+    print(f"  per round: {listed(costs)}")
     print(f"instrumentation p50 latency cost {raw_m.p50 - bare_m.p50:+6.1f} ms")
+
+    def per_workflow(legs: list[Leg]) -> float:
+        return 1000 * sum(leg.cpu_s for leg in legs) / max(1, sum(leg.completed for leg in legs))
+
+    print(
+        f"driver CPU per completed workflow: raw {per_workflow(raw):.2f} ms, "
+        f"Locust {per_workflow(locust):.2f} ms (on {os.cpu_count()} CPUs shared with the stack)"
+    )
 
 
 if __name__ == "__main__":
