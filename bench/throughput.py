@@ -22,10 +22,11 @@ import asyncio
 import json
 import logging
 import os
-import resource
 import statistics
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness import Stack, StackConfig, reference_app
 from harness.workload.load import LoadProfile, run_load
@@ -129,19 +130,64 @@ def raw_leg(port: int, users: int, duration: float, prefix: str, seed: int) -> L
     )
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+class LocustCpu(threading.Thread):
+    """Samples the CPU seconds (user + system) of this process's Locust children every
+    0.25 s, so the CPU of the measured window can be told from Locust's start-up
+    (importing gevent, Locust and the harness), which happens before the load begins."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, float]] = []
+        self.done = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _locust_pids(self) -> list[int]:
+        me, found = os.getpid(), []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                    cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                if int(fields[1]) == me and b"locust" in cmdline:
+                    found.append(int(entry))
+        return found
+
+    def run(self) -> None:
+        pids: list[int] = []
+        while not self.done.wait(0.25):
+            pids = pids or self._locust_pids()
+            total = 0.0
+            for pid in pids:
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    return  # Locust exited: the window is over
+                total += (int(fields[11]) + int(fields[12])) / self.tick
+            if pids:
+                self.samples.append((time.monotonic(), total))
+
+    def window(self, seconds: float) -> float:
+        """CPU seconds used in the last ``seconds`` before Locust exited."""
+        if len(self.samples) < 2:
+            return 0.0
+        end_t, end_cpu = self.samples[-1]
+        start = min(self.samples, key=lambda s: abs(s[0] - (end_t - seconds)))
+        return end_cpu - start[1]
 
 
 def locust_leg(stack: Stack, users: int, duration: float, prefix: str, seed: int) -> Leg:
     """run_load with every user spawned at once, as the raw driver starts them. CPU: the
-    Locust processes (children reaped when the load ends), not the harness following
-    the operation log."""
-    cpu = _children_cpu()
+    Locust process during the load, not its start-up nor the harness following the
+    operation log."""
+    sampler = LocustCpu()
+    sampler.start()
     profile = LoadProfile(users, float(users) * 10, duration)
     result = run_load(stack, profile, prefix=prefix, seed=seed)
-    cpu = _children_cpu() - cpu
+    sampler.done.set()
+    sampler.join()
+    cpu = sampler.window(duration)
     lat = result.latency_ms
     return Leg(
         result.workflows_per_s,

@@ -6,8 +6,10 @@ stack's order API, follows its operation log while it runs (progress lines, sche
 triggers), and returns a :class:`LoadResult`. With ``chaos`` (and a ``schedule``), the
 schedule's faults are injected while the load runs (``At`` counts from the load's start,
 ``OnCompleted`` counts workflows this load saw complete, ``OnFailpoint`` hits of this
-load's orders); afterwards the stack is healed, every accepted order must become
-terminal and the chaos checks run. Locust and every fault are stopped whatever happens.
+load's orders); the load's duration is the chaos phase (the schedule's
+``chaos_timeout`` does not apply, its ``verify_deadline`` does). Afterwards the stack is
+healed, every accepted order must become terminal and the chaos checks run. Locust and
+every fault are stopped whatever happens.
 """
 
 from __future__ import annotations
