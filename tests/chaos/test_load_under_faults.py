@@ -14,15 +14,15 @@ from harness.workload.load import LoadProfile, run_load
 
 
 def test_an_app_kill_under_load_shows_a_dip_and_a_recovery(dapr_stack: Stack, chaos: Chaos) -> None:
-    schedule = Schedule((FaultEvent(At(5.0), Kill("app"), duration=2.0),))
-    profile = LoadProfile(users=4, spawn_rate=4, duration=18)
+    schedule = Schedule((FaultEvent(At(5.0), Kill("app"), duration=4.0),))
+    profile = LoadProfile(users=4, spawn_rate=4, duration=24)
     result = run_load(
         dapr_stack, profile, prefix="load-kill-", seed=21, chaos=chaos, schedule=schedule
     )
 
     kills = [w for w in result.fault_windows if (w.kind, w.target) == ("kill", "app")]
     assert len(kills) == 1 and 4.5 <= kills[0].start <= 7.5, result.fault_windows
-    assert kills[0].end is not None and kills[0].end > kills[0].start + 2.0
+    assert kills[0].end is not None and kills[0].end > kills[0].start + 4.0
     assert result.baseline_wps is not None and result.baseline_wps > 0
     assert result.dip is not None and result.dip.wps < result.baseline_wps, result.summary()
     assert result.recovery == "recovered", result.summary()
