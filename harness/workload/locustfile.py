@@ -30,10 +30,10 @@ from locust.env import Environment
 
 from harness.errors import ConfigError
 from harness.workload.load_config import WorkloadConfig
+from harness.workload.load_result import WORKFLOW_REQUEST
 from harness.workload.operations import OperationWriter
 from harness.workload.orders import TERMINAL, OrderGenerator
 
-WORKFLOW_REQUEST = "WORKFLOW"
 WORKFLOW_NAME = "order end-to-end"
 POST_NAME = "/orders"
 GET_NAME = "/orders/[id]"
