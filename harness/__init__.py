@@ -10,6 +10,8 @@ from harness.checks.conservation import conservation as conservation
 from harness.checks.determinism import determinism as determinism
 from harness.checks.result import CheckResult as CheckResult
 from harness.checks.result import Verdict as Verdict
+from harness.checks.slo import SLO as SLO
+from harness.checks.slo import check_slos as check_slos
 from harness.errors import ConfigError as ConfigError
 from harness.errors import HarnessError as HarnessError
 from harness.errors import PortInUseError as PortInUseError
@@ -33,6 +35,9 @@ from harness.stack.stack import AppSpec as AppSpec
 from harness.stack.stack import Stack as Stack
 from harness.stack.stack import StackConfig as StackConfig
 from harness.stack.stack import reference_app as reference_app
+from harness.workload.load import LoadProfile as LoadProfile
+from harness.workload.load import LoadResult as LoadResult
+from harness.workload.load import run_load as run_load
 from harness.workload.orders import Order as Order
 from harness.workload.orders import OrderAPIClient as OrderAPIClient
 from harness.workload.orders import Orders as Orders
@@ -41,6 +46,7 @@ from harness.workload.orders import OrderStatus as OrderStatus
 __version__ = "0.1.0"
 
 __all__ = [
+    "SLO",
     "AppSpec",
     "CheckResult",
     "ConfigError",
@@ -48,6 +54,8 @@ __all__ = [
     "HarnessError",
     "Invocation",
     "Ledger",
+    "LoadProfile",
+    "LoadResult",
     "Mismatch",
     "Order",
     "OrderAPIClient",
@@ -64,6 +72,7 @@ __all__ = [
     "Verdict",
     "WorkloadError",
     "assert_replays",
+    "check_slos",
     "conservation",
     "determinism",
     "history_rows",
@@ -72,4 +81,5 @@ __all__ = [
     "record_histories",
     "reference_app",
     "replay_histories",
+    "run_load",
 ]

@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.chaos import Chaos
 from harness.checks.result import CheckResult
+from harness.checks.slo import SLO, check_slos
 from harness.checks.verification import Verification
 from harness.errors import ConfigError, HarnessError, ProvisionError
 from harness.record.instances import InstanceReader
@@ -36,6 +37,7 @@ from harness.scenario import Scenario
 from harness.settings import Settings
 from harness.stack import readiness
 from harness.stack.stack import AppSpec, Stack, StackConfig, reference_app
+from harness.workload.load import LoadProfile, run_load
 from harness.workload.orders import OrderAPIClient, Orders
 
 Progress = Callable[[str], None]
@@ -233,10 +235,8 @@ class Campaign:
                     seed=fp.seed,
                 )
             if workload.load is not None:
-                raise ConfigError(
-                    f"{scenario.path}: load profiles need the Locust runner, which this "
-                    "build does not have"
-                )
+                self._load(stack, chaos, scenario, outcome)
+                return
             verification = run_schedule(
                 chaos,
                 scenario.schedule,
@@ -256,6 +256,43 @@ class Campaign:
         finally:
             self._collect(stack, chaos, orders, outcome, offsets)
             self._healthy = self._reusable(chaos, outcome)
+
+    def _load(
+        self, stack: Stack, chaos: Chaos, scenario: Scenario, outcome: ScenarioOutcome
+    ) -> None:
+        """The scenario's Locust load with its faults, then the checks and SLOs."""
+        load = scenario.workload.load
+        assert load is not None
+        profile = LoadProfile(load.users, load.spawn_rate, load.duration, load.workers)
+        self.progress(f"  load: {load.users} users for {load.duration:g}s, faults on schedule ...")
+        result = run_load(
+            stack,
+            profile,
+            prefix=outcome.prefix,
+            seed=scenario.seed + outcome.repeat - 1,
+            chaos=chaos,
+            schedule=scenario.schedule,
+            checks=scenario.checks,
+        )
+        outcome.verification = result.verification
+        data = result.to_dict()
+        data["started_offset_s"] = round(result.started_at - outcome.started, 3)
+        outcome.load = data
+        if scenario.slo is not None:
+            slo = scenario.slo
+            outcome.slo_results = check_slos(
+                result, SLO(slo.min_throughput, slo.max_p99_ms, slo.max_recovery_s)
+            )
+        p99 = result.latency_ms.p99
+        self.progress(
+            f"  {result.workflows_per_s:.1f} workflows/s, p99 "
+            + (f"{p99:.0f} ms" if p99 is not None else "n/a")
+            + ", "
+            f"recovery: {result.recovery}"
+            + (f" in {result.recovery_s:.1f}s" if result.recovery_s is not None else "")
+        )
+        passed = result.verification is not None and result.verification.passed
+        outcome.verdict = "pass" if passed and not outcome.failed_checks else "fail"
 
     def _reusable(self, chaos: Chaos, outcome: ScenarioOutcome) -> bool:
         """Heal and reset the stack; whether the next scenario may use it. Only a stack
@@ -302,6 +339,13 @@ class Campaign:
             "effects": len(ledger.effects),
             "failpoints_fired": len(ledger.fired()),
         }
+        if outcome.load is not None:
+            outcome.metrics.update(
+                orders_submitted=outcome.load["submitted"],
+                orders_accepted=outcome.load["accepted"],
+                orders_uncertain=len(outcome.load["uncertain"]),
+                orders_refused=len(outcome.load["refused"]),
+            )
         if outcome.verification is not None:
             history = outcome.verification.history
             outcome.metrics["known_findings"] = list(history.known_findings)

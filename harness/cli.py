@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from harness import cli_images, options
+from harness import cli_images, load_cli, options
 from harness import run as run_cli
 from harness.errors import ConfigError, HarnessError
 from harness.replay import cli as replay_cli
@@ -238,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reap)
 
     cli_images.register(sub)
+    load_cli.register(sub, _stack_options, _config)
     return parser
 
 

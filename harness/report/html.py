@@ -133,19 +133,37 @@ def _load_plots(sc: dict[str, Any]) -> str:
         bands=bands,
         x_max=sc["duration_s"],
     )
-    numbers = {
-        k: load[k]
-        for k in (
-            "workflows_per_s",
-            "requests_per_s",
-            "baseline_wps",
-            "recovery_s",
-            "latency_ms",
-            "failures",
-        )
-        if k in load
-    }
-    return throughput + latency + f"<pre>{escape(json.dumps(numbers, indent=1))}</pre>"
+    lat = load.get("latency_ms") or {}
+    dip = load.get("dip") or {}
+
+    def num(value: Any, fmt: str = "{:.1f}") -> str:
+        return fmt.format(value) if isinstance(value, (int, float)) else "-"
+
+    rows = [
+        ["completed workflows/s", num(load.get("workflows_per_s"))],
+        ["HTTP requests/s", num(load.get("requests_per_s"))],
+        [
+            "end-to-end latency p50 / p95 / p99 (ms)",
+            " / ".join(num(lat.get(k), "{:.0f}") for k in ("p50", "p95", "p99")),
+        ],
+        ["baseline before the first fault (workflows/s)", num(load.get("baseline_wps"))],
+        [
+            "dip (workflows/s, share of baseline)",
+            f"{num(dip.get('wps'))} ({num(dip.get('ratio'), '{:.0%}')})" if dip else "-",
+        ],
+        [
+            "recovery to 90% of baseline",
+            f"{load.get('recovery', '-')}"
+            + (f" in {load['recovery_s']:.1f}s" if load.get("recovery_s") is not None else ""),
+        ],
+        [
+            "orders submitted / accepted / completed",
+            " / ".join(str(load.get(k, "-")) for k in ("submitted", "accepted", "completed")),
+        ],
+        ["failures by kind", escape(json.dumps(load.get("failures") or {}))],
+    ]
+    numbers = _table(["load", "measured"], rows, "load")
+    return throughput + latency + numbers
 
 
 def _checks(sc: dict[str, Any]) -> str:

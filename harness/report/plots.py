@@ -102,7 +102,7 @@ def line_plot(
         f'aria-label="{escape(title)}">',
         f'<text x="{left}" y="16" class="title">{escape(title)}</text>',
     ]
-    for band in bands:
+    for index, band in enumerate(bands):
         x0, x1 = sx(max(0.0, band.start)), sx(min(xmax, band.end))
         out.append(
             f'<rect class="fault-window" x="{x0:.1f}" y="{top}" width="{max(2.0, x1 - x0):.1f}" '
@@ -110,7 +110,8 @@ def line_plot(
             f"<title>{escape(band.label)}</title></rect>"
         )
         out.append(
-            f'<text x="{x0 + 3:.1f}" y="{top + 11}" class="band-label">'
+            # Overlapping faults: stagger their labels.
+            f'<text x="{x0 + 3:.1f}" y="{top + 11 + 12 * (index % 3)}" class="band-label">'
             f"{escape(band.label[:28])}</text>"
         )
     for value in yt:

@@ -50,6 +50,7 @@ PORT_NAMES = (
     "proxy_daprd_scheduler",
     "proxy_app_valkey",
     "proxy_app_daprd_http",
+    "locust_master",
 )
 assert len(PORT_NAMES) <= BLOCK_SIZE
 

@@ -458,6 +458,34 @@ class Stack:
         finally:
             process.stop(self.config.stop_grace)
 
+    def start_helper(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> ManagedProcess:
+        """Start a process that serves this run (a load generator): its own process group,
+        output in ``<run dir>/logs/<name>.log``, recorded in the run registry (a killed
+        harness's helpers are reaped by the next run), stopped by :meth:`stop_helper` or
+        at the latest by :meth:`stop`."""
+        assert self._record is not None and self.run_dir is not None
+        process = ManagedProcess(
+            name, list(argv), log_path=self.run_dir / "logs" / f"{name}.log", env=env, cwd=cwd
+        )
+        # Known to stop() before it exists: an interrupt right after the fork still kills it.
+        self._extra.append(process)
+        process.start()
+        self._record.add_group(name, process.pgid, process.start_time)
+        return process
+
+    def stop_helper(self, process: ManagedProcess) -> None:
+        """Stop a helper from :meth:`start_helper` (its whole process group)."""
+        process.stop(self.config.stop_grace)
+        if process in self._extra:
+            self._extra.remove(process)
+
     @property
     def toxiproxy(self) -> ToxiproxyClient:
         member = self.members.get("toxiproxy")

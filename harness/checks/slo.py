@@ -1,0 +1,111 @@
+"""Service-level objectives over a load run: minimum throughput, maximum p99 latency,
+maximum recovery time. Each objective set gives one CheckResult whose evidence states
+the measured value against the required one; a failed objective fails the scenario.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from harness.checks.result import CheckResult, Verdict
+from harness.errors import ConfigError
+from harness.workload.load_result import LoadResult
+
+
+@dataclass(frozen=True)
+class SLO:
+    """``min_throughput`` completed workflows per second over the whole load;
+    ``max_p99_ms`` end-to-end workflow latency in milliseconds; ``max_recovery_s``
+    seconds from the end of the last fault until throughput is back to 90% of the
+    baseline. None: not checked."""
+
+    min_throughput: float | None = None
+    max_p99_ms: float | None = None
+    max_recovery_s: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("min_throughput", "max_p99_ms", "max_recovery_s"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"SLO {name} must be a number, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"SLO {name} must be a finite number >= 0, got {value}")
+
+
+def _throughput(result: LoadResult, required: float) -> CheckResult:
+    measured = result.workflows_per_s
+    ok = measured >= required
+    return CheckResult(
+        "slo-throughput",
+        Verdict.PASS if ok else Verdict.FAIL,
+        f"{measured:.1f} workflows/s {'>=' if ok else '<'} {required:g} required",
+        [
+            f"measured {measured:.2f} workflows/s ({result.completed} completed in "
+            f"{result.duration_s:g}s), required >= {required:g}"
+        ],
+    )
+
+
+def _p99(result: LoadResult, required: float) -> CheckResult:
+    measured = result.latency_ms.p99
+    if measured is None:
+        return CheckResult(
+            "slo-p99-latency",
+            Verdict.FAIL,
+            "no workflow completed, so there is no latency to meet the objective",
+            [f"measured: no completed workflow, required p99 <= {required:g} ms"],
+        )
+    ok = measured <= required
+    return CheckResult(
+        "slo-p99-latency",
+        Verdict.PASS if ok else Verdict.FAIL,
+        f"p99 {measured:.0f} ms {'<=' if ok else '>'} {required:g} ms required",
+        [f"measured p99 {measured:.1f} ms end to end, required <= {required:g} ms"],
+    )
+
+
+def _recovery(result: LoadResult, required: float) -> CheckResult:
+    measured = result.recovery_s
+    if measured is not None:
+        ok = measured <= required
+        return CheckResult(
+            "slo-recovery",
+            Verdict.PASS if ok else Verdict.FAIL,
+            f"recovered in {measured:.1f}s {'<=' if ok else '>'} {required:g}s required",
+            [
+                f"measured {measured:.1f}s from the end of the last fault until throughput "
+                f"was back to 90% of the {result.baseline_wps or 0:.1f}/s baseline, "
+                f"required <= {required:g}s"
+            ],
+        )
+    why = "; ".join(result.notes) or result.recovery
+    if result.recovery == "no-fault":
+        # Nothing was broken, so nothing can be said about recovering: not a pass.
+        return CheckResult(
+            "slo-recovery",
+            Verdict.UNKNOWN,
+            "no fault during the load, so no recovery time to compare",
+            [f"measured: no fault, required recovery <= {required:g}s"],
+        )
+    return CheckResult(
+        "slo-recovery",
+        Verdict.FAIL,
+        f"throughput never recovered during the load ({result.recovery})",
+        [f"measured: not recovered ({why}), required recovery <= {required:g}s"],
+    )
+
+
+def check_slos(result: LoadResult, slo: SLO) -> list[CheckResult]:
+    """One CheckResult per objective set in ``slo``, in the order throughput, p99,
+    recovery."""
+    checks = []
+    if slo.min_throughput is not None:
+        checks.append(_throughput(result, slo.min_throughput))
+    if slo.max_p99_ms is not None:
+        checks.append(_p99(result, slo.max_p99_ms))
+    if slo.max_recovery_s is not None:
+        checks.append(_recovery(result, slo.max_recovery_s))
+    return checks

@@ -1,0 +1,124 @@
+"""What the Locust workload reads from its environment: one typed object, read once.
+
+The runner (:mod:`harness.workload.load`) writes these variables for the Locust processes
+it starts; a user running ``locust -f harness/workload/locustfile.py`` sets them by hand.
+All are optional:
+
+``DAPR_CHAOS_LOAD_URL``
+    The order API, e.g. ``http://127.0.0.1:20015`` (``dapr-chaos up`` prints it). Locust's
+    ``--host`` wins when given.
+``DAPR_CHAOS_LOAD_PREFIX``
+    Instance-id prefix of every order (default ``load-<random>-``). Each Locust process
+    adds ``w<worker index>-``, so distributed workers never reuse an id.
+``DAPR_CHAOS_LOAD_OPS``
+    A file the workload appends one JSON line per operation to (submitted, accepted,
+    refused, unanswered, done with its end-to-end latency, ...). Default: none.
+``DAPR_CHAOS_LOAD_SEED``
+    Integer seed of the order generator (default: random).
+``DAPR_CHAOS_LOAD_POLL``
+    Seconds between two status polls of one order (default 0.1).
+``DAPR_CHAOS_LOAD_BACKOFF``
+    Seconds a user waits after a failed request before the next one (default 0.5).
+``DAPR_CHAOS_LOAD_WAIT``
+    Seconds a user waits for one order to become terminal before moving on (default 120).
+``DAPR_CHAOS_LOAD_OUT_OF_STOCK``
+    Fraction (0..1) of orders for a sold-out product (default 0.05).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import ConfigError
+
+_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$")
+
+
+def validate_prefix(prefix: str) -> str:
+    """An instance-id prefix the order API accepts (ids are ``<prefix>w<n>-<m>``)."""
+    if not _PREFIX.match(prefix):
+        raise ConfigError(
+            f"instance-id prefix {prefix!r} is invalid; use 1-80 letters, digits, '.', '_', "
+            "':' or '-', starting with a letter or digit"
+        )
+    return prefix
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, low: float = 0.0) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not math.isfinite(value) or value < low:
+        raise ConfigError(f"{name}={raw!r} must be a finite number >= {low:g}")
+    return value
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    """Settings of the Locust order workload (durations in seconds)."""
+
+    prefix: str = field(default_factory=lambda: f"load-{uuid.uuid4().hex[:8]}-")
+    url: str | None = None
+    ops_path: Path | None = None
+    seed: int | None = None
+    poll_s: float = 0.1
+    backoff_s: float = 0.5
+    wait_s: float = 120.0
+    out_of_stock: float = 0.05
+
+    def __post_init__(self) -> None:
+        validate_prefix(self.prefix)
+        if not 0.0 <= self.out_of_stock <= 1.0:
+            raise ConfigError(f"out-of-stock fraction must be in 0..1, got {self.out_of_stock}")
+        if self.poll_s <= 0 or self.wait_s <= 0 or self.backoff_s < 0:
+            raise ConfigError("poll and wait must be > 0 seconds, backoff >= 0 seconds")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WorkloadConfig:
+        """Read the ``DAPR_CHAOS_LOAD_*`` variables; a bad value raises ConfigError."""
+        env = os.environ if env is None else env
+        seed_raw = env.get("DAPR_CHAOS_LOAD_SEED", "").strip()
+        try:
+            seed = int(seed_raw) if seed_raw else None
+        except ValueError:
+            raise ConfigError(f"DAPR_CHAOS_LOAD_SEED={seed_raw!r} is not an integer") from None
+        ops = env.get("DAPR_CHAOS_LOAD_OPS", "").strip()
+        prefix = env.get("DAPR_CHAOS_LOAD_PREFIX", "").strip()
+        defaults = cls()
+        return cls(
+            prefix=prefix or defaults.prefix,
+            url=env.get("DAPR_CHAOS_LOAD_URL", "").strip() or None,
+            ops_path=Path(ops) if ops else None,
+            seed=seed,
+            poll_s=_number(env, "DAPR_CHAOS_LOAD_POLL", defaults.poll_s, low=0.001),
+            backoff_s=_number(env, "DAPR_CHAOS_LOAD_BACKOFF", defaults.backoff_s),
+            wait_s=_number(env, "DAPR_CHAOS_LOAD_WAIT", defaults.wait_s, low=0.001),
+            out_of_stock=_number(env, "DAPR_CHAOS_LOAD_OUT_OF_STOCK", defaults.out_of_stock),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The variables that make :meth:`from_env` return this config."""
+        env = {
+            "DAPR_CHAOS_LOAD_PREFIX": self.prefix,
+            "DAPR_CHAOS_LOAD_POLL": repr(self.poll_s),
+            "DAPR_CHAOS_LOAD_BACKOFF": repr(self.backoff_s),
+            "DAPR_CHAOS_LOAD_WAIT": repr(self.wait_s),
+            "DAPR_CHAOS_LOAD_OUT_OF_STOCK": repr(self.out_of_stock),
+        }
+        if self.url:
+            env["DAPR_CHAOS_LOAD_URL"] = self.url
+        if self.ops_path is not None:
+            env["DAPR_CHAOS_LOAD_OPS"] = str(self.ops_path)
+        if self.seed is not None:
+            env["DAPR_CHAOS_LOAD_SEED"] = str(self.seed)
+        return env
