@@ -33,7 +33,7 @@ from harness.errors import StackError
 from harness.stack.engine import (
     docker_client,
 )
-from harness.stack.process import process_start_time, tail
+from harness.stack.process import log_since, log_size, process_start_time, tail
 
 Mount = tuple[Path, str]  # host path (mounted at the same path), "ro" or "rw"
 
@@ -257,20 +257,10 @@ class ContainerProcess:
         return tail(self.log_path, lines) if self.log_path else ""
 
     def log_size(self) -> int:
-        try:
-            return self.log_path.stat().st_size if self.log_path else 0
-        except OSError:
-            return 0
+        return log_size(self.log_path)
 
     def log_since(self, offset: int, limit: int = 4 * 1024 * 1024) -> str:
-        if self.log_path is None:
-            return ""
-        try:
-            with open(self.log_path, "rb") as handle:
-                handle.seek(offset)
-                return handle.read(limit).decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return log_since(self.log_path, offset, limit)
 
     def stop(self, grace: float = 3.0) -> None:
         """``docker stop`` (SIGTERM, SIGKILL after ``grace`` seconds), then remove the

@@ -32,6 +32,26 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
         pass
 
 
+def log_size(path: Path | None) -> int:
+    """Size of a log file in bytes (0 when there is none yet)."""
+    try:
+        return path.stat().st_size if path else 0
+    except OSError:
+        return 0
+
+
+def log_since(path: Path | None, offset: int, limit: int = 4 * 1024 * 1024) -> str:
+    """What was written to ``path`` after ``offset`` bytes (at most ``limit`` bytes)."""
+    if path is None:
+        return ""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            return handle.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 def tail(path: Path, lines: int = 40) -> str:
     """The last ``lines`` lines of a text file ("" if it does not exist)."""
     try:
@@ -199,21 +219,11 @@ class ManagedProcess:
 
     def log_size(self) -> int:
         """Current size of the log in bytes (a bookmark for :meth:`log_since`)."""
-        try:
-            return self.log_path.stat().st_size if self.log_path else 0
-        except OSError:
-            return 0
+        return log_size(self.log_path)
 
     def log_since(self, offset: int, limit: int = 4 * 1024 * 1024) -> str:
         """What the process logged after ``offset`` bytes (at most ``limit`` bytes)."""
-        if self.log_path is None:
-            return ""
-        try:
-            with open(self.log_path, "rb") as handle:
-                handle.seek(offset)
-                return handle.read(limit).decode("utf-8", "replace")
-        except OSError:
-            return ""
+        return log_since(self.log_path, offset, limit)
 
     def stop(self, grace: float = 3.0) -> None:
         """SIGTERM the group, SIGKILL after ``grace`` seconds; returns when all are gone."""
