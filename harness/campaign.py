@@ -422,16 +422,19 @@ def run_scenarios(
     progress: Progress = print,
     backend: str | None = None,
     images: str | None = None,
+    outcomes: list[ScenarioOutcome] | None = None,
 ) -> list[ScenarioOutcome]:
     """Run every scenario ``repeat`` times; stacks are shared by consecutive scenarios
-    with the same app, so scenarios are grouped by app (order kept within a group)."""
+    with the same app, so scenarios are grouped by app (order kept within a group).
+    Outcomes are appended to ``outcomes`` (if given) as they finish, so a caller still
+    has them when a Ctrl-C ends the run early."""
     if repeat < 1:
         raise ConfigError(f"--repeat must be >= 1, got {repeat}")
     order: dict[tuple[Any, ...], int] = {}
     for sc in scenarios:
         order.setdefault(sc.stack_key, len(order))
     grouped = sorted(scenarios, key=lambda sc: order[sc.stack_key])
-    outcomes: list[ScenarioOutcome] = []
+    outcomes = [] if outcomes is None else outcomes
     total = len(grouped) * repeat
     with Campaign(
         report_dir, settings=settings, progress=progress, backend=backend, images=images

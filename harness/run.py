@@ -71,8 +71,9 @@ def run_command(
     _say(f"{len(scenarios)} scenario(s), {repeat} time(s) each; report: {report}")
     started = time.time()
     outcomes: list[ScenarioOutcome] = []
+    page: Path | None = None
     try:
-        outcomes = run_scenarios(
+        run_scenarios(
             scenarios,
             report,
             repeat=repeat,
@@ -80,8 +81,10 @@ def run_command(
             progress=_say,
             backend=backend,
             images=images,
+            outcomes=outcomes,
         )
     finally:
+        interrupted = sys.exc_info()[0] is not None
         if outcomes:
             page = write_report(
                 report,
@@ -90,7 +93,10 @@ def run_command(
                 started=started,
                 ended=time.time(),
                 command=list(argv) or sys.argv,
+                aborted=interrupted,
             )
+            if interrupted:
+                _say(f"stopped early; report of the {len(outcomes)} finished run(s): {page}")
         elif not any(report.iterdir()):
             report.rmdir()  # nothing ran: leave no empty report behind
     _say("")

@@ -124,13 +124,15 @@ def build_journal(
     started: float,
     ended: float,
     command: Sequence[str],
+    aborted: bool = False,
 ) -> dict[str, Any]:
+    """The journal of a run; ``aborted``: stopped before every scenario ran."""
     verdict = verdict_of(outcomes) if outcomes else "error"
     return {
         "schema": SCHEMA,
         "name": name,
         "verdict": verdict,
-        "status": "aborted" if verdict == "error" else "completed",
+        "status": "aborted" if aborted or verdict == "error" else "completed",
         "deviated": any(o.failed_checks for o in outcomes),
         "started": iso(started),
         "ended": iso(ended),

@@ -19,10 +19,14 @@ def write_report(
     started: float,
     ended: float,
     command: Sequence[str],
+    aborted: bool = False,
 ) -> Path:
     """Write the three files into ``report`` (which already holds the logs) and point
-    ``<report root>/latest`` at it. Returns the path of index.html."""
-    journal = build_journal(outcomes, name=name, started=started, ended=ended, command=command)
+    ``<report root>/latest`` at it. ``aborted``: the run was stopped before every
+    scenario ran (Ctrl-C). Returns the path of index.html."""
+    journal = build_journal(
+        outcomes, name=name, started=started, ended=ended, command=command, aborted=aborted
+    )
     write_journal(journal, report)
     write_junit(journal, report)
     page = write_html(journal, report)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -187,3 +189,40 @@ def test_scenario_files_run_as_pytest_items_with_a_report_at_session_end(
     journal = json.loads((pytester.path / "out" / "latest" / "journal.json").read_text())
     assert [sc["name"] for sc in journal["scenarios"]] == ["as-pytest-item"]
     assert journal["verdict"] == "pass"
+
+
+def test_ctrl_c_stops_the_run_writes_a_partial_report_and_leaves_nothing(tmp_path: Path) -> None:
+    from tests.integration.leftovers import child_processes
+    from tests.integration.test_cli import runs_of
+
+    root = tmp_path / "reports"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "run",
+            str(HERE / "short-latency.yaml"),
+            str(ROOT / "scenarios" / "valkey-link-down.scenario.yaml"),
+            "--report",
+            str(root),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:  # interrupt the second scenario mid-chaos
+        if line.startswith("[2/2]"):
+            break
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out = line + proc.stdout.read()
+    assert proc.wait(timeout=60) == 130, out
+    assert "stopped early; report of the 1 finished run(s)" in out
+    journal = json.loads(next(root.glob("*/journal.json")).read_text())
+    assert journal["status"] == "aborted"
+    assert [sc["name"] for sc in journal["scenarios"]] == ["short-latency"]
+    assert runs_of(proc.pid) == []
+    assert proc.pid not in child_processes()
