@@ -77,6 +77,15 @@ def process_start_time(pid: int) -> int | None:
     return int(fields[19])
 
 
+def process_state(pid: int) -> str | None:
+    """The state letter of ``pid`` from /proc (R, S, D, T for stopped, ...; None if gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
 def group_members(pgid: int) -> list[int]:
     """Pids of live processes whose process group is ``pgid``."""
     members = []
@@ -213,6 +222,14 @@ class ManagedProcess:
         if not self.running():
             raise StackError(f"cannot signal {self.name}: it is not running")
         os.killpg(self.pgid, sig)
+        if sig == signal.SIGSTOP:
+            # Delivery is asynchronous: return once the process has really stopped, so a
+            # pause is in force when the fault says it is (as `docker pause` is).
+            deadline = time.monotonic() + 2.0
+            while process_state(self.pid) not in ("T", "t", None):
+                if time.monotonic() > deadline:
+                    raise StackError(f"{self.name} (pid {self.pid}) did not stop within 2 s")
+                time.sleep(0.002)
 
     def log_tail(self, lines: int = 40) -> str:
         return tail(self.log_path, lines) if self.log_path else ""
