@@ -327,7 +327,22 @@ class Chaos:
             since = self.stack.daprd.process.log_since(log_offset)
             unregistered = [ln for ln in since.splitlines() if "not registered" in ln]
             if not unregistered:
-                raise
+                # Not the race (yet), maybe just slow (a loaded machine, the SDK's
+                # reconnect backoff of 2, 4, 8 s): give the worker the rest of its grace.
+                daprd = self.stack.daprd
+                try:
+                    readiness.wait_for(
+                        "a connected workflow worker",
+                        lambda: readiness.workflow_workers(daprd.metadata()) >= 1,
+                        process=app,
+                        timeout=max(1.0, self.worker_grace - self.worker_probe),
+                    )
+                    return
+                except StackError:
+                    since = daprd.process.log_since(log_offset)
+                    unregistered = [ln for ln in since.splitlines() if "not registered" in ln]
+                    if not app.running() or not unregistered:
+                        raise
         how = self._recover_registration()
         finding = (
             f"{KNOWN_REGISTRATION_RACE}: after the app restarted, daprd counted no workflow "
