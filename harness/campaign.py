@@ -67,9 +67,11 @@ class ScenarioOutcome:
     logs: dict[str, str] = field(default_factory=dict)
     stack: dict[str, Any] = field(default_factory=dict)
 
+    numbered: bool = False  # one of several repeats: labels and ids carry the number
+
     @property
     def label(self) -> str:
-        return self.scenario.name + (f" #{self.repeat}" if self.repeat > 1 else "")
+        return self.scenario.name + (f" #{self.repeat}" if self.numbered else "")
 
     @property
     def checks(self) -> list[CheckResult]:
@@ -194,12 +196,16 @@ class Campaign:
         self.progress(f"  stack ready in {stack.timings['total']:.2f}s")
         return stack
 
-    def run(self, scenario: Scenario, repeat: int = 1) -> ScenarioOutcome:
+    def run(
+        self, scenario: Scenario, repeat: int = 1, *, numbered: bool = False
+    ) -> ScenarioOutcome:
         """Run one scenario once. Bad input (ConfigError, ProvisionError) propagates:
         the whole run must stop with status 2. Other harness errors become the
         outcome's ``error`` verdict."""
-        suffix = f"-r{repeat}" if repeat > 1 else ""
+        numbered = numbered or repeat > 1
+        suffix = f"-r{repeat}" if numbered else ""
         outcome = ScenarioOutcome(scenario, repeat, f"{scenario.name}-{self.token}{suffix}-")
+        outcome.numbered = numbered
         outcome.started = time.time()
         try:
             stack = self._stack_for(scenario)
@@ -445,7 +451,7 @@ def run_scenarios(
                 progress(
                     f"[{len(outcomes) + 1}/{total}] {label}: {sc.description or ''}".rstrip(": ")
                 )
-                outcome = campaign.run(sc, r)
+                outcome = campaign.run(sc, r, numbered=repeat > 1)
                 outcomes.append(outcome)
                 mark = outcome.verdict.upper()
                 why = ""

@@ -226,3 +226,14 @@ def test_ctrl_c_stops_the_run_writes_a_partial_report_and_leaves_nothing(tmp_pat
     assert [sc["name"] for sc in journal["scenarios"]] == ["short-latency"]
     assert runs_of(proc.pid) == []
     assert proc.pid not in child_processes()
+
+
+def test_repeat_runs_a_scenario_n_times_with_fresh_instance_ids(tmp_path: Path) -> None:
+    done = cli("run", str(HERE / "short-latency.yaml"), "--repeat", "2", "--report", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[1/2] short-latency #1" in done.stdout and "[2/2] short-latency #2" in done.stdout
+    journal = journal_of((tmp_path / "latest").resolve())
+    runs = journal["scenarios"]
+    assert [sc["label"] for sc in runs] == ["short-latency #1", "short-latency #2"]
+    assert runs[0]["instance_prefix"] != runs[1]["instance_prefix"]
+    assert all(sc["metrics"]["orders_accepted"] == 10 for sc in runs)
