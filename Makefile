@@ -54,8 +54,12 @@ test: provision lint images browser
 test-slow: provision
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
+# Side-by-side benchmarks (each prints absolute numbers and ratios measured in one run).
+# bench/parallel.py (xdist speedup) and bench/containers.py (backends) run on their own.
 bench: provision
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/throughput.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
