@@ -80,6 +80,9 @@ class OrderAPI(ThreadingHTTPServer):
     loses orders the client was told were accepted."""
 
     daemon_threads = True
+    # socketserver's default listen backlog is 5: bursts of new connections from a load
+    # (or a thundering herd after a fault) would be reset before the app sees them.
+    request_queue_size = 128
 
     def __init__(
         self,
