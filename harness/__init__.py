@@ -13,6 +13,7 @@ from harness.checks.result import Verdict as Verdict
 from harness.checks.slo import SLO as SLO
 from harness.checks.slo import check_slos as check_slos
 from harness.errors import ConfigError as ConfigError
+from harness.errors import FaultError as FaultError
 from harness.errors import HarnessError as HarnessError
 from harness.errors import PortInUseError as PortInUseError
 from harness.errors import ProvisionError as ProvisionError
@@ -51,6 +52,7 @@ __all__ = [
     "CheckResult",
     "ConfigError",
     "Effect",
+    "FaultError",
     "HarnessError",
     "Invocation",
     "Ledger",

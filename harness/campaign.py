@@ -169,6 +169,11 @@ class Campaign:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    @property
+    def stack(self) -> Stack | None:
+        """The stack that is up now (the last scenario's), if any."""
+        return self._stack
+
     def close(self) -> None:
         if self._stack is not None:
             stack, self._stack = self._stack, None

@@ -239,6 +239,15 @@ class Chaos:
             f"{timeout:.0f}s (is it armed, and does the workload reach it?)"
         )
 
+    def _settle_crashes(self, timeout: float = 5.0) -> None:
+        """A crash failpoint records its hit before its SIGKILL lands. Wait until every
+        process that recorded one is gone: a heal that still saw it running would leave
+        it dead for the verify phase (every order stuck, and nobody to restart it)."""
+        deadline = time.monotonic() + timeout
+        for hit in self.hits.hits():
+            if hit.fired and hit.action == "crash" and hit.ts >= self.started:
+                self._wait_gone(hit.pid, deadline)
+
     def _wait_gone(self, pid: int, deadline: float) -> None:
         """The crash record is written before the SIGKILL lands: wait for the process."""
         for member in self.stack.members.values():
@@ -255,6 +264,7 @@ class Chaos:
         while heal waits is started again (3 rounds at most). Returns seconds."""
         started = time.monotonic()
         self.timeline.mark("phase", "heal")
+        self._settle_crashes()
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()

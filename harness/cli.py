@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from harness import cli_images, load_cli, options
+from harness import cli_images, explore_cli, load_cli, options
 from harness import run as run_cli
 from harness.errors import ConfigError, HarnessError
 from harness.replay import cli as replay_cli
@@ -182,6 +182,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def cmd_explore(args: argparse.Namespace, settings: Settings) -> int:
+    from harness.explore_cli import explore_command
+
+    return explore_command(args, settings)
+
+
 def cmd_reap(args: argparse.Namespace, settings: Settings) -> int:
     from harness.stack.engine import reap_containers
 
@@ -233,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     run_cli.add_parser(sub)
     sub.choices["run"].set_defaults(func=cmd_run)
     replay_cli.register(sub)
+    explore_cli.add_parser(sub)
+    sub.choices["explore"].set_defaults(func=cmd_explore)
 
     p = sub.add_parser("reap", help="kill processes and remove run dirs left by dead runs")
     p.set_defaults(func=cmd_reap)

@@ -115,10 +115,11 @@ def run_schedule(
                     chaos.inject(event.fault, duration=event.duration)
             timed_out = time.monotonic() - started >= schedule.chaos_timeout
             # Armed failpoints count as pending faults: healing before one fires would
-            # leave its crash to land in the verify phase. Until they have all fired, an
-            # app that a failpoint crashed is restarted, as its supervisor would.
+            # leave its crash to land in the verify phase. Until they have all fired and
+            # every event has triggered, an app that a failpoint crashed is restarted, as
+            # its supervisor would (a trigger waiting on the app's progress needs it up).
             unfired = chaos.unfired_failpoints()
-            if unfired and chaos.restart_crashed_app():
+            if (unfired or pending) and chaos.restart_crashed_app():
                 continue
             quiet = not pending and submitted.is_set() and not chaos.timeline.active()
             if (quiet and not unfired) or timed_out:

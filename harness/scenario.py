@@ -460,7 +460,8 @@ def _failpoints(node: _Node | None, seed: int) -> tuple[Failpoint, ...]:
     return tuple(out)
 
 
-def _trigger(node: _Node, seed: int, index: int) -> tuple[dict[str, Any], Trigger]:
+def _trigger(node: _Node) -> dict[str, Any]:
+    """The validated ``trigger`` mapping (see :func:`trigger_of` for what it means)."""
     m = node.mapping("fault.trigger", ("at", "between", "failpoint", "nth", "completed"))
     given = [k for k in ("at", "between", "failpoint", "completed") if k in m]
     if len(given) != 1:
@@ -474,7 +475,7 @@ def _trigger(node: _Node, seed: int, index: int) -> tuple[dict[str, Any], Trigge
     if kind == "at":
         seconds = m.get("at", float)
         _positive(m, "at", seconds, zero_ok=True)
-        return {"at": seconds}, At(seconds)
+        return {"at": seconds}
     if kind == "between":
         span_node = m.child("between")
         assert span_node is not None
@@ -486,18 +487,15 @@ def _trigger(node: _Node, seed: int, index: int) -> tuple[dict[str, Any], Trigge
             raise span_node.error(
                 "fault.trigger.between must be [lo, hi] with 0 <= lo <= hi seconds"
             )
-        # Reproducible "random time": the scenario's seed and the fault's position decide.
-        rng = random.Random(zlib.crc32(f"{seed}:{index}".encode()))
-        seconds = round(rng.uniform(bounds[0], bounds[1]), 3)
-        return {"between": bounds}, At(seconds)
+        return {"between": bounds}
     if kind == "failpoint":
         name = m.get("failpoint", str)
         nth = m.get("nth", int, 1)
         _positive(m, "nth", nth)
-        return {"failpoint": name, "nth": nth}, OnFailpoint(name, nth)
+        return {"failpoint": name, "nth": nth}
     count = m.get("completed", int)
     _positive(m, "completed", count)
-    return {"completed": count}, OnCompleted(count)
+    return {"completed": count}
 
 
 def build_fault(action: str, target: str, params: dict[str, Any]) -> Fault:
@@ -526,6 +524,31 @@ def build_fault(action: str, target: str, params: dict[str, Any]) -> Fault:
     return LinkToxic(target, factories[action](params))
 
 
+def trigger_of(spec: dict[str, Any], seed: int = 0, index: int = 0) -> Trigger:
+    """The trigger a validated ``trigger`` mapping stands for. ``between`` picks its time
+    from the scenario's ``seed`` and the fault's ``index``, reproducibly."""
+    if "at" in spec:
+        return At(float(spec["at"]))
+    if "between" in spec:
+        lo, hi = spec["between"]
+        rng = random.Random(zlib.crc32(f"{seed}:{index}".encode()))
+        return At(round(rng.uniform(lo, hi), 3))
+    if "failpoint" in spec:
+        return OnFailpoint(str(spec["failpoint"]), int(spec.get("nth", 1)))
+    if "completed" in spec:
+        return OnCompleted(int(spec["completed"]))
+    raise ConfigError(f"trigger {spec!r} needs one of: at, between, failpoint, completed")
+
+
+def spec_event(spec: FaultSpec, seed: int = 0, index: int = 0) -> FaultEvent:
+    """The schedule event of a fault spec (ConfigError if its target or params are bad)."""
+    return FaultEvent(
+        trigger_of(spec.trigger, seed, index),
+        build_fault(spec.action, spec.target, spec.params),
+        spec.duration,
+    )
+
+
 def _fault(node: _Node, seed: int, index: int) -> tuple[FaultSpec, FaultEvent]:
     m = node.mapping("a fault", ("action", "target", "trigger", "duration", "params"))
     action = _choice(
@@ -545,7 +568,7 @@ def _fault(node: _Node, seed: int, index: int) -> tuple[FaultSpec, FaultEvent]:
             "a fault needs a trigger: {at: S}, {between: [LO, HI]}, {failpoint: NAME}, "
             "or {completed: N}"
         )
-    trigger_spec, trigger = _trigger(trigger_node, seed, index)
+    trigger_spec = _trigger(trigger_node)
     duration = m.get("duration", float)
     _positive(m, "duration", duration)
     allowed: dict[str, tuple[type, Any]] = {}
@@ -574,12 +597,12 @@ def _fault(node: _Node, seed: int, index: int) -> tuple[FaultSpec, FaultEvent]:
         _choice(where, "toxic stream", params["stream"], ("downstream", "upstream"))
     if "toxicity" in params and not 0 < params["toxicity"] <= 1:
         raise where.error(f"toxicity must be in (0, 1], got {params['toxicity']}")
+    spec = FaultSpec(action, target, trigger_spec, duration, params)
     try:
-        fault = build_fault(action, target, params)
-        event = FaultEvent(trigger, fault, duration)
+        event = spec_event(spec, seed, index)
     except ConfigError as exc:
         raise node.error(str(exc)) from None
-    return FaultSpec(action, target, trigger_spec, duration, params), event
+    return spec, event
 
 
 def _checks(node: _Node | None) -> tuple[str, ...]:

@@ -12,6 +12,10 @@ failpoint is recorded in the ledger *before* its action runs, so a crash is on r
 Actions: ``crash`` (SIGKILL itself: exit as if killed), ``pause`` (SIGSTOP itself for
 ``seconds``: a helper in its process group sends SIGCONT), ``delay`` (sleep ``seconds``),
 ``raise`` (raise :class:`FailpointError` in the calling code), ``trace`` (record only).
+
+The name :data:`EVERY` armed with ``trace`` records every failpoint the app reaches
+(names it armed explicitly keep their own arming): how the harness discovers an app's
+failpoints and how often a fault-free run hits each.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from harness.app._ledger import append_record, current_scope
 FAILPOINTS_ENV = "DAPR_CHAOS_FAILPOINTS"
 ARMED_FILE = "armed.json"
 ACTIONS = ("crash", "pause", "delay", "raise", "trace")
+EVERY = "*"
 
 
 class FailpointError(RuntimeError):
@@ -94,7 +99,8 @@ def failpoint(name: str) -> None:
     directory = os.environ.get(FAILPOINTS_ENV)
     if not directory:
         return
-    spec = _armed(directory).get(name)
+    armed = _armed(directory)
+    spec = armed.get(name) or armed.get(EVERY)
     if spec is None:
         return
     base = Path(directory) / name

@@ -11,7 +11,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness.app._failpoints import ACTIONS, ARMED_FILE
+from harness.app._failpoints import ACTIONS, ARMED_FILE, EVERY
 from harness.errors import ConfigError
 
 
@@ -37,6 +37,11 @@ class Failpoint:
             raise ConfigError(
                 f"failpoint name {self.name!r} is invalid; use names like "
                 "'charge_payment.after_effect'"
+            )
+        if self.name == EVERY and self.action != "trace":
+            raise ConfigError(
+                f"failpoint {EVERY!r} (every failpoint) can only be armed to trace, not "
+                f"{self.action!r}: arm a name to act on it"
             )
         if self.action not in ACTIONS:
             raise ConfigError(

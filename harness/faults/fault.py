@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 MEMBERS = ("app", "daprd", "placement", "scheduler", "valkey")
 LINK_NAMES = ("app->daprd", "daprd->valkey", "daprd->placement", "daprd->scheduler")
+# What a generated fault acts through: an app failpoint, a member process, a proxied link.
+FAULT_KINDS = ("failpoint", "member", "link")
 
 
 class Fault(Protocol):

@@ -100,7 +100,7 @@ def test_the_load_command_prints_numbers_writes_json_and_fails_a_missed_slo(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "load.json"
-    proc = cli("--users", "2", "--duration", "3", "--max-p99-ms", "1", "--json", str(out))
+    proc = cli("--users", "2", "--duration", "5", "--max-p99-ms", "1", "--json", str(out))
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "workflows completed" in proc.stdout and "end-to-end latency" in proc.stdout
     assert "verification PASS" in proc.stdout
@@ -108,7 +108,9 @@ def test_the_load_command_prints_numbers_writes_json_and_fails_a_missed_slo(
     assert data["verification"]["verdict"] == "pass"
     [slo] = data["slos"]
     assert slo["name"] == "slo-p99-latency" and slo["verdict"] == "fail"
-    assert "required <= 1 ms" in slo["evidence"][0]
+    # On a loaded machine (a CI run with xdist) the first workflows may not finish within
+    # the load: the SLO fails either way, with a measured p99 or none.
+    assert "<= 1 ms" in slo["evidence"][0]
 
 
 def test_ctrl_c_during_a_load_stops_locust_and_the_stack() -> None:

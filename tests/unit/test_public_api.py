@@ -36,9 +36,27 @@ def test_app_side_api() -> None:
     }
 
 
+def test_strategies_api() -> None:
+    import harness.strategies
+
+    assert set(harness.strategies.__all__) == {
+        "FaultPlan",
+        "FaultSpace",
+        "failpoint_faults",
+        "fault_schedules",
+        "link_faults",
+        "member_faults",
+        "run_example",
+        "single_fault_sweep",
+    }
+    for name in harness.strategies.__all__:
+        assert getattr(harness.strategies, name) is not None
+
+
 def test_every_error_is_a_harness_error_with_an_exit_status() -> None:
     for cls in (
         harness.ConfigError,
+        harness.FaultError,
         harness.PortInUseError,
         harness.ProvisionError,
         harness.StackError,
