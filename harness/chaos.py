@@ -363,7 +363,9 @@ class Chaos:
         self.known_findings.append(finding)
         self.timeline.mark("finding", finding)
 
-    def _recover_registration(self) -> str:
+    def _recover_registration(self, *, full_restart: bool = True) -> str:
+        """Bring an unregistered worker back: a daprd soft restart, then (unless
+        ``full_restart`` is False) a full one. Returns how; StackError if neither did."""
         daprd = self.stack.daprd
 
         def worker_back(seconds: float) -> bool:
@@ -384,6 +386,8 @@ class Chaos:
         self.timeline.close(window)
         if recovered:
             return "a daprd soft restart (SIGHUP)"
+        if not full_restart:
+            raise StackError("no workflow worker came back after a daprd soft restart")
         window = self.timeline.open("restart", "daprd", "heal: registration race")
         self.stack.restart_member("daprd")
         recovered = worker_back(self.worker_grace)
@@ -435,6 +439,24 @@ class Chaos:
                 if unregistered
                 else ""
             )
+            # The race also follows a reset of the worker's stream without the app dying
+            # (a reconnect as quick as a restart). Only a daprd runtime restart clears it;
+            # an app whose worker really quit does not come back from that either.
+            if unregistered:
+                try:
+                    how = self._recover_registration(full_restart=False)
+                except StackError:
+                    pass
+                else:
+                    finding = (
+                        f"{KNOWN_REGISTRATION_RACE}: no workflow worker for "
+                        f"{self.worker_grace:.0f}s after healing although the app (pid "
+                        f"{app.pid}) ran{evidence}; recovered by {how}"
+                    )
+                    self.known_findings.append(finding)
+                    self.timeline.mark("finding", finding)
+                    return
+                meta = daprd.metadata() or {}
             finding = (
                 f"no workflow worker connected {self.worker_grace:.0f}s after healing "
                 f"although the app (pid {app.pid}) is running; daprd workflows: "

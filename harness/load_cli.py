@@ -47,16 +47,6 @@ def _limit(text: str) -> float:
     return value
 
 
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
 def register(
     sub: Any,
     stack_options: Callable[[argparse.ArgumentParser], None],
@@ -82,7 +72,7 @@ def register(
     )
     p.add_argument(
         "--workers",
-        type=_workers,
+        type=options.non_negative_int,
         default=0,
         help="Locust worker processes (0: one process; W: a master and W workers)",
     )

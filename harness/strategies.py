@@ -409,26 +409,17 @@ def run_example(
 SLOW_EXAMPLES = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 # No example database: a search must depend on its seed only. No explain phase: it re-runs
 # variations of a failure, each a real run of the stack.
+_SLOW = settings(
+    deadline=None,
+    database=None,
+    print_blob=False,
+    report_multiple_bugs=False,
+    suppress_health_check=SLOW_EXAMPLES,
+    phases=(Phase.explicit, Phase.generate, Phase.shrink),
+)
 PROFILES: dict[str, settings] = {
-    "ci": settings(
-        max_examples=10,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        print_blob=False,
-        report_multiple_bugs=False,
-        suppress_health_check=SLOW_EXAMPLES,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
-    ),
-    "deep": settings(
-        max_examples=200,
-        deadline=None,
-        database=None,
-        print_blob=False,
-        report_multiple_bugs=False,
-        suppress_health_check=SLOW_EXAMPLES,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
-    ),
+    "ci": settings(_SLOW, max_examples=10, derandomize=True),
+    "deep": settings(_SLOW, max_examples=200),
 }
 for _name, _profile in PROFILES.items():
     settings.register_profile(f"dapr-chaos-{_name}", _profile)
