@@ -267,6 +267,11 @@ class Chaos:
         self._settle_crashes()
         for timer in self._timers:
             timer.cancel()
+        # A timed heal already under way (say, starting a killed app after its delay)
+        # must finish first: started beside this heal's own start of whatever is down, it
+        # would launch a second copy that nothing tracks and nothing stops.
+        for timer in self._timers:
+            timer.join(timeout=self.worker_grace + self.stack.config.ready_timeout)
         self._timers.clear()
         with self._lock:
             active = list(reversed(self._active))

@@ -17,6 +17,7 @@ import re
 import secrets
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -173,6 +174,7 @@ class Stack:
         # Processes started outside the members (the `exec` command): stopped by stop().
         self._extra: list[ManagedProcess] = []
         self._containers: ContainerBackend | None = None
+        self._member_start = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -509,9 +511,12 @@ class Stack:
     def start_member(self, name: str, *, timeout: float | None = None) -> float:
         """Start a member that is down (killed or exited) and wait until it is ready."""
         member = self.member(name)
-        if member.process.running():
-            raise StackError(f"{name} is already running (pid {member.process.pid})")
-        member.process.stop(0)  # reap what is left of the old process group
-        member.process.start()
-        self._register(name, member.process)
+        # A timed heal (a timer thread) and the stack-wide heal may both find a member
+        # down: one check-reap-spawn at a time, so the second sees it running.
+        with self._member_start:
+            if member.process.running():
+                raise StackError(f"{name} is already running (pid {member.process.pid})")
+            member.process.stop(0)  # reap what is left of the old process group
+            member.process.start()
+            self._register(name, member.process)
         return member.wait_ready(timeout or self.config.ready_timeout)

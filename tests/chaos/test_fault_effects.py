@@ -31,6 +31,37 @@ def test_kill_removes_the_pid_and_heal_brings_a_new_one_that_serves(
     assert orders.wait_terminal([oid])[oid].runtime_status == "COMPLETED"
 
 
+def app_processes(stack: Stack) -> list[int]:
+    """Live processes running this stack's app (found by its run dir in their env)."""
+    found = []
+    marker = f"DAPR_CHAOS_RUN_DIR={stack.run_dir}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            env = (entry / "environ").read_bytes().split(b"\0")
+            cmd = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker in env and b"scenarios.order_app" in cmd and proc_state(int(entry.name)) != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_heal_during_a_timed_restart_leaves_one_app(
+    dapr_stack: Stack, chaos: Chaos, orders: Orders
+) -> None:
+    # The kill's own timer starts the app after the supervisor delay; heal comes while
+    # that timer sleeps. Both used to start it: two apps, one of them untracked.
+    chaos.kill("app", duration=0.05)
+    time.sleep(0.3)
+    chaos.heal()
+    time.sleep(1.5)
+    assert app_processes(dapr_stack) == [dapr_stack.process("app").pid]
+    oid = orders.submit()
+    assert orders.wait_terminal([oid])[oid].runtime_status == "COMPLETED"
+
+
 def test_latency_is_visible_in_request_timings(chaos: Chaos, orders: Orders) -> None:
     oid = orders.submit()
     orders.wait_terminal([oid])
