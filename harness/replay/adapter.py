@@ -137,6 +137,44 @@ class Workflows:
         result = executor.execute(instance_id, [*replayed, *turn], [marker])
         return [action_step(action) for action in result.actions]
 
+    def pending_at(
+        self, instance_id: str, events: Sequence[Any], cuts: Iterable[int]
+    ) -> dict[int, list[Step]]:
+        """One executor pass over ``events`` (a whole history without
+        ``executionCompleted``), in replay mode as the sidecar's last turn replays it.
+
+        For each index in ``cuts`` below ``len(events)``: the steps the code had asked for
+        and the history had not yet matched, just before the executor processed event
+        ``index``. Cut at a turn's first decision, that is what the code schedules in
+        the turn, without replaying the history once per turn. For ``len(events)``: the
+        actions after the whole history (what the last turn produced, completion
+        included). A cut the executor never reached (it failed the workflow earlier) is
+        absent."""
+        executor = _CuttingExecutor(self._registry, _sdk_log)
+        executor.cuts = {id(events[i]): i for i in set(cuts) if i < len(events)}
+        marker = _events.HistoryEvent(eventId=-1, workflowStarted=_events.WorkflowStartedEvent())
+        if events:
+            marker.timestamp.CopyFrom(events[-1].timestamp)
+        result = executor.execute(instance_id, list(events), [marker])
+        seen = executor.seen
+        seen[len(events)] = [action_step(action) for action in result.actions]
+        return seen
+
+
+class _CuttingExecutor(_worker._OrchestrationExecutor):
+    """The SDK's executor, noting the code's pending actions before chosen events."""
+
+    def __init__(self, registry: Any, logger: logging.Logger) -> None:
+        super().__init__(registry, logger)
+        self.cuts: dict[int, int] = {}  # id() of an event -> its index in the history
+        self.seen: dict[int, list[Step]] = {}
+
+    def process_event(self, ctx: Any, event: Any) -> None:
+        index = self.cuts.get(id(event))
+        if index is not None:
+            self.seen[index] = [action_step(a) for a in ctx._pending_actions.values()]
+        super().process_event(ctx, event)
+
 
 def _workflow_name(fn: Any) -> str:
     alternate = getattr(fn, "_dapr_alternate_name", None)

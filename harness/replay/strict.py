@@ -173,53 +173,72 @@ def replay_strictly(
     workflows: Workflows, instance_id: str, events: Sequence[Any], source: str = ""
 ) -> list[Mismatch]:
     """Replay one history against ``workflows``; the mismatches of the first turn that
-    differs (empty: the code reproduces the history exactly)."""
-    replayed: list[Any] = []
-    for number, turn in enumerate(split_turns(events)):
-        inputs = list(events[turn.start : turn.decisions_at])
-        produced = workflows.turn(instance_id, replayed, inputs) if inputs else []
+    differs (empty: the code reproduces the history exactly). One executor pass serves
+    every turn: what the code schedules in a turn is what it has pending when the
+    executor reaches the turn's first recorded decision."""
+    turns = split_turns(events)
+    replayable = [e for e in events if event_type(e) != "executionCompleted"]
+    # Indices into ``replayable``: executionCompleted ends a history, so the indices of
+    # every other event are the same in both lists.
+    cuts = [min(turn.decisions_at, len(replayable)) for turn in turns]
+    pending = workflows.pending_at(instance_id, replayable, cuts)
+    final = pending[len(replayable)]
+    for number, turn in enumerate(turns):
+        if turn.decisions_at == turn.start:
+            produced: list[Step] = []  # no inputs: nothing made the code run
+        else:
+            # A cut the executor never reached: it failed the workflow before, and the
+            # failed completion it ended with is what this turn produced.
+            produced = pending.get(cuts[number], final)
         recorded = [event_step(events[i], i) for i in range(turn.decisions_at, turn.end)]
         diverged = _diverged_earlier(instance_id, events, number, turn, recorded, produced, source)
         if diverged:
             return [diverged]
-        found: list[Mismatch] = []
-        for position in range(max(len(recorded), len(produced))):
-            if position >= len(produced):
-                step = recorded[position]
-                found.append(
-                    Mismatch(
-                        instance_id,
-                        step.index if step.index is not None else turn.end,
-                        number,
-                        MISSING,
-                        step.describe(),
-                        "the code no longer schedules it",
-                        source,
-                    )
-                )
-            elif position >= len(recorded):
-                found.append(
-                    Mismatch(
-                        instance_id,
-                        turn.end,
-                        number,
-                        EXTRA,
-                        "nothing recorded here",
-                        produced[position].describe(),
-                        source,
-                    )
-                )
-            else:
-                step = recorded[position]
-                for what, was, now in compare_step(step, produced[position]):
-                    index = step.index if step.index is not None else turn.end
-                    found.append(Mismatch(instance_id, index, number, what, was, now, source))
+        found = _differences(instance_id, number, turn, recorded, produced, source)
         if found:
             return found
-        replayed.extend(inputs)
-        replayed.extend(
-            e
-            for e in events[turn.decisions_at : turn.end]
-            if event_type(e) != "executionCompleted"  # the executor cannot process it
-        )
     return []
+
+
+def _differences(
+    instance_id: str,
+    number: int,
+    turn: Turn,
+    recorded: list[Step],
+    produced: list[Step],
+    source: str,
+) -> list[Mismatch]:
+    """Position by position: what one turn recorded against what the code produced."""
+    found: list[Mismatch] = []
+    for position in range(max(len(recorded), len(produced))):
+        if position >= len(produced):
+            step = recorded[position]
+            found.append(
+                Mismatch(
+                    instance_id,
+                    step.index if step.index is not None else turn.end,
+                    number,
+                    MISSING,
+                    step.describe(),
+                    "the code no longer schedules it",
+                    source,
+                )
+            )
+        elif position >= len(recorded):
+            found.append(
+                Mismatch(
+                    instance_id,
+                    turn.end,
+                    number,
+                    EXTRA,
+                    "nothing recorded here",
+                    produced[position].describe(),
+                    source,
+                )
+            )
+        else:
+            step = recorded[position]
+            for what, was, now in compare_step(step, produced[position]):
+                index = step.index if step.index is not None else turn.end
+                found.append(Mismatch(instance_id, index, number, what, was, now, source))
+    return found

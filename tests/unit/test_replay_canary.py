@@ -93,3 +93,28 @@ def test_the_executor_replays_a_turn_the_way_the_adapter_expects() -> None:
     second[1].taskCompleted.result.value = '"hi ann"'
     (done,) = code.turn("i-1", [*started, scheduled], second)
     assert (done.kind, done.status, done.output) == (COMPLETE, "COMPLETED", '"hi ann"')
+
+
+def test_one_pass_sees_what_the_code_has_pending_before_each_decision() -> None:
+    """Strict replay makes one executor pass and reads the context's pending actions
+    (``_RuntimeOrchestrationContext._pending_actions``) before the chosen events, through
+    an override of ``_OrchestrationExecutor.process_event``."""
+    assert "process_event" in vars(worker._OrchestrationExecutor)
+    assert isinstance(worker._RuntimeOrchestrationContext("x")._pending_actions, dict)
+    code = adapter.Workflows.from_functions([greet])
+    assert code.has("greet")
+    history = [
+        _event(1, workflowStarted=events.WorkflowStartedEvent()),
+        _event(1, executionStarted=events.ExecutionStartedEvent(name="greet")),
+        _event(1, eventId=1, taskScheduled=events.TaskScheduledEvent(name="greet")),
+        _event(2, workflowStarted=events.WorkflowStartedEvent()),
+        _event(2, taskCompleted=events.TaskCompletedEvent(taskScheduledId=1)),
+    ]
+    history[1].executionStarted.input.value = '"ann"'
+    history[2].taskScheduled.input.value = '"ann"'
+    history[4].taskCompleted.result.value = '"hi ann"'
+    seen = code.pending_at("i-2", history, [2, 5])
+    (step,) = seen[2]  # before the recorded taskScheduled: the code's own request
+    assert (step.kind, step.id, step.name, step.input) == (ACTIVITY, 1, "greet", '"ann"')
+    (done,) = seen[5]  # after the whole history: the completion
+    assert (done.kind, done.status, done.output) == (COMPLETE, "COMPLETED", '"hi ann"')
