@@ -115,11 +115,13 @@ def run_schedule(
                     chaos.inject(event.fault, duration=event.duration)
             timed_out = time.monotonic() - started >= schedule.chaos_timeout
             # Armed failpoints count as pending faults: healing before one fires would
-            # leave its crash to land in the verify phase. Until they have all fired and
-            # every event has triggered, an app that a failpoint crashed is restarted, as
-            # its supervisor would (a trigger waiting on the app's progress needs it up).
+            # leave its crash to land in the verify phase. While failpoints are unfired,
+            # events untriggered or orders still being submitted, an app that a failpoint
+            # crashed is restarted, as its supervisor would (the workload and the
+            # triggers waiting on the app's progress need it up).
             unfired = chaos.unfired_failpoints()
-            if (unfired or pending) and chaos.restart_crashed_app():
+            busy = unfired or pending or not submitted.is_set()
+            if busy and chaos.restart_crashed_app():
                 continue
             quiet = not pending and submitted.is_set() and not chaos.timeline.active()
             if (quiet and not unfired) or timed_out:

@@ -24,9 +24,9 @@ class FaultWindow:
     detail: str = ""
 
     def describe(self) -> str:
-        span = f"{self.end - self.start:.1f}s" if self.end is not None else "still active"
+        span = f" for {self.end - self.start:.1f}s" if self.end is not None else ", still active"
         what = f"{self.kind} {self.target}" + (f" ({self.detail})" if self.detail else "")
-        return f"{what} at {time.strftime('%H:%M:%S', time.localtime(self.start))} for {span}"
+        return f"{what} at {time.strftime('%H:%M:%S', time.localtime(self.start))}{span}"
 
 
 @dataclass(frozen=True)

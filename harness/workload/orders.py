@@ -60,6 +60,10 @@ class OrderStatus:
         return self.output.get("result") if isinstance(self.output, dict) else None
 
 
+class NotDelivered(WorkloadError):
+    """The request never reached the app (connection refused): safe to send again."""
+
+
 @dataclass(frozen=True)
 class Response:
     status: int
@@ -102,13 +106,16 @@ class OrderAPIClient:
             except (ConnectionError, http.client.HTTPException, OSError) as exc:
                 conn.close()
                 self._local.conn = None
+                message = f"{method} {path} on 127.0.0.1:{self.port} failed: {exc}"
+                if isinstance(exc, ConnectionRefusedError) and attempt == 1:
+                    # Refused at connect, first try: the request never left this process.
+                    # (On a second try the first may have reached an app that then died.)
+                    raise NotDelivered(message) from exc
                 stale = reused and isinstance(
                     exc, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
                 )
                 if attempt == 2 or not stale:
-                    raise WorkloadError(
-                        f"{method} {path} on 127.0.0.1:{self.port} failed: {exc}"
-                    ) from exc
+                    raise WorkloadError(message) from exc
                 continue
             try:
                 parsed = json.loads(data) if data else None
@@ -229,6 +236,7 @@ class Orders:
         self.accepted: dict[str, Order] = {}
         self.refused: dict[str, str] = {}
         self.uncertain: dict[str, Order] = {}
+        self.undelivered_wait = 15.0  # seconds a POST is re-sent while connections are refused
 
     def make(
         self,
@@ -258,14 +266,25 @@ class Orders:
     def try_submit(self, order: Order | None = None, **kwargs: Any) -> str | None:
         """Submit under faults: returns the id if accepted, None otherwise. A refusal is
         recorded in ``refused``; no answer at all (the order may or may not exist) in
-        ``uncertain``."""
+        ``uncertain``. While the app refuses connections (down, restarting) the POST never
+        left, so it is sent again, as a client would, for up to ``undelivered_wait``
+        seconds; after that the order is refused as undeliverable."""
         order = order or self.make(**kwargs)
-        try:
-            resp = self.api.request("POST", "/orders", order.as_json())
-        except WorkloadError:
-            with self._lock:
-                self.uncertain[order.order_id] = order
-            return None
+        deadline = time.monotonic() + self.undelivered_wait
+        while True:
+            try:
+                resp = self.api.request("POST", "/orders", order.as_json())
+                break
+            except NotDelivered as exc:
+                if time.monotonic() >= deadline:
+                    with self._lock:
+                        self.refused[order.order_id] = f"not delivered: {exc}"
+                    return None
+                time.sleep(0.1)
+            except WorkloadError:
+                with self._lock:
+                    self.uncertain[order.order_id] = order
+                return None
         with self._lock:
             if resp.status == 202:
                 self.submitted.append(order.order_id)
