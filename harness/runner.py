@@ -20,6 +20,7 @@ from harness.faults.schedule import At, FaultEvent, OnCompleted, OnFailpoint, Sc
 from harness.workload.orders import Orders
 
 log = logging.getLogger("harness.runner")
+RESEND_S = 15.0  # seconds a POST refused at connect is sent again during the chaos phase
 
 
 class _Completions:
@@ -101,7 +102,9 @@ def run_schedule(
 
     def workload() -> None:
         with ThreadPoolExecutor(concurrency) as pool:
-            list(pool.map(lambda _: orders.try_submit(), range(count)))
+            # The app a failpoint crashed is restarted below, so a POST it refused
+            # meanwhile is sent again until it is back.
+            list(pool.map(lambda _: orders.try_submit(resend_for=RESEND_S), range(count)))
         submitted.set()
 
     feeder = threading.Thread(target=workload, daemon=True)

@@ -39,6 +39,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 from harness.chaos import Chaos
 from harness.checks.verification import DEFAULT_CHECKS, Verification
@@ -377,7 +378,7 @@ def run_example(
         stack.failpoints.clear()
     chaos = Chaos(stack)
     prefix = f"hx{_token}-{number}-"
-    note(f"example {number} (instance ids {prefix}*): " + "; ".join(plan.describe()))
+    _note(f"example {number} (instance ids {prefix}*): " + "; ".join(plan.describe()))
     workload = Orders(OrderAPIClient(stack.ports["app"]), prefix=prefix, seed=number)
     schedule = Schedule(
         tuple(spec_event(spec) for spec in plan.faults),
@@ -400,8 +401,14 @@ def run_example(
     failed = [
         f"{r.name} {r.verdict.value}: {r.summary}" for r in verification.results if not r.passed
     ]
-    note("outcome: " + ("; ".join(failed) if failed else "every check passed"))
+    _note("outcome: " + ("; ".join(failed) if failed else "every check passed"))
     return verification
+
+
+def _note(text: str) -> None:
+    """Hypothesis's note() inside a test; run_example also works outside one."""
+    if currently_in_test_context():
+        note(text)
 
 
 # -- profiles --------------------------------------------------------------------------

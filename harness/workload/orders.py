@@ -236,7 +236,6 @@ class Orders:
         self.accepted: dict[str, Order] = {}
         self.refused: dict[str, str] = {}
         self.uncertain: dict[str, Order] = {}
-        self.undelivered_wait = 15.0  # seconds a POST is re-sent while connections are refused
 
     def make(
         self,
@@ -263,14 +262,17 @@ class Orders:
             self.accepted[instance] = order
         return instance
 
-    def try_submit(self, order: Order | None = None, **kwargs: Any) -> str | None:
+    def try_submit(
+        self, order: Order | None = None, *, resend_for: float = 0.0, **kwargs: Any
+    ) -> str | None:
         """Submit under faults: returns the id if accepted, None otherwise. A refusal is
         recorded in ``refused``; no answer at all (the order may or may not exist) in
-        ``uncertain``. While the app refuses connections (down, restarting) the POST never
-        left, so it is sent again, as a client would, for up to ``undelivered_wait``
-        seconds; after that the order is refused as undeliverable."""
+        ``uncertain``. A POST whose connection was refused never left, so the order
+        certainly does not exist: it is sent again, as a client would, for up to
+        ``resend_for`` seconds (an app a supervisor restarts comes back), then refused
+        as not delivered."""
         order = order or self.make(**kwargs)
-        deadline = time.monotonic() + self.undelivered_wait
+        deadline = time.monotonic() + resend_for
         while True:
             try:
                 resp = self.api.request("POST", "/orders", order.as_json())

@@ -33,7 +33,8 @@ def test_app_crash_at_each_activity(
     name = f"{activity}.{where}"
     chaos.arm(name, "crash", nth=1)
     for _ in range(4):
-        # The crash may land before a POST is answered: that order is "uncertain", and
+        # The crash may land before a POST is answered: that order is "uncertain" (one
+        # sent to the dead app afterwards is refused: never delivered), and
         # the checks still demand it completes if it exists.
         orders.try_submit()
     hit = chaos.wait_for_hit(name, prefix=orders.prefix)
