@@ -236,15 +236,7 @@ class Campaign:
         workload = scenario.workload
         try:
             for fp in scenario.failpoints:
-                chaos.arm(
-                    fp.name,
-                    fp.action,
-                    nth=fp.nth,
-                    count=fp.count,
-                    probability=fp.probability,
-                    seconds=fp.seconds,
-                    seed=fp.seed,
-                )
+                chaos.arm_failpoint(fp)
             if workload.load is not None:
                 self._load(stack, chaos, scenario, outcome)
                 return

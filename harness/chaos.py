@@ -210,10 +210,13 @@ class Chaos:
 
     def arm(self, name: str, action: str = "crash", **options: Any) -> Failpoint:
         """Arm failpoint ``name`` (see :class:`~harness.faults.failpoints.Failpoint`)."""
-        failpoint = Failpoint(name, action, **options)
+        return self.arm_failpoint(Failpoint(name, action, **options))
+
+    def arm_failpoint(self, failpoint: Failpoint) -> Failpoint:
+        """Arm ``failpoint`` as given (a scenario's or a generated plan's)."""
         self.failpoints.arm(failpoint)
-        self._armed_here.append((name, action))
-        self.timeline.mark("failpoint", f"armed {name}: {action}")
+        self._armed_here.append((failpoint.name, failpoint.action))
+        self.timeline.mark("failpoint", f"armed {failpoint.name}: {failpoint.action}")
         return failpoint
 
     def disarm(self, name: str) -> None:
@@ -365,8 +368,12 @@ class Chaos:
             f"logged {len(unregistered)} 'not registered' error(s), e.g. "
             f"{unregistered[-1][:220]}; recovered by {how}"
         )
-        self.known_findings.append(finding)
-        self.timeline.mark("finding", finding)
+        self._finding(self.known_findings, finding)
+
+    def _finding(self, findings: list[str], text: str) -> None:
+        """Keep a finding for the checks and put it on the timeline."""
+        findings.append(text)
+        self.timeline.mark("finding", text)
 
     def _recover_registration(self, *, full_restart: bool = True) -> str:
         """Bring an unregistered worker back: a daprd soft restart, then (unless
@@ -458,8 +465,7 @@ class Chaos:
                         f"{self.worker_grace:.0f}s after healing although the app (pid "
                         f"{app.pid}) ran{evidence}; recovered by {how}"
                     )
-                    self.known_findings.append(finding)
-                    self.timeline.mark("finding", finding)
+                    self._finding(self.known_findings, finding)
                     return
                 meta = daprd.metadata() or {}
             finding = (
@@ -467,8 +473,7 @@ class Chaos:
                 f"although the app (pid {app.pid}) is running; daprd workflows: "
                 f"{meta.get('workflows')}{evidence}"
             )
-            self.worker_findings.append(finding)
-            self.timeline.mark("finding", finding)
+            self._finding(self.worker_findings, finding)
             if not self.restart_app_on_lost_worker:
                 return
             self.timeline.mark("heal", "restarting the app: its worker never reconnected")
@@ -519,8 +524,7 @@ class Chaos:
                 "and daprd counts no connected workflow worker: the worker stopped after "
                 "the heal"
             )
-            self.worker_findings.append(finding)
-            self.timeline.mark("finding", finding)
+            self._finding(self.worker_findings, finding)
         return History(
             accepted=dict(orders.accepted),
             statuses=statuses,

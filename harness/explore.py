@@ -319,8 +319,8 @@ class _Search:
         try:
             scenario = plan.apply(result.base, name)
             observation = self.runner.run(scenario)
-        except (ConfigError, HarnessError) as exc:
-            if not _is_example_error(exc):
+        except HarnessError as exc:
+            if exc.exit_status == 2:  # bad input (ConfigError, ProvisionError): fatal
                 self.fatal = exc
                 raise
             observation = Observation(ERROR, (str(exc).splitlines()[0],))
@@ -338,9 +338,3 @@ class _Search:
                 f"(at most {result.profile.shrink_runs} more runs) ..."
             )
         return observation
-
-
-def _is_example_error(exc: BaseException) -> bool:
-    """A harness error of this example's own making (not bad input, which ends the
-    search): ConfigError and its kind are fatal, the rest belong to the run."""
-    return not isinstance(exc, ConfigError) and getattr(exc, "exit_status", 1) != 2

@@ -387,7 +387,7 @@ def run_example(
     )
     try:
         for fp in plan.failpoints:
-            chaos.arm(fp.name, fp.action, nth=fp.nth, count=fp.count, seconds=fp.seconds)
+            chaos.arm_failpoint(fp)
         verification = run_schedule(
             chaos,
             schedule,

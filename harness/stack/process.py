@@ -161,9 +161,6 @@ class ManagedProcess:
         self.cwd = cwd
         self._popen: subprocess.Popen[bytes] | None = None
         self.start_time: int | None = None
-        # A timed heal and the stack-wide heal may start the same member at once: one
-        # check-and-spawn at a time, or the loser's process would run untracked.
-        self._start_lock = threading.Lock()
 
     @property
     def pid(self) -> int:
@@ -176,23 +173,22 @@ class ManagedProcess:
         return self.pid  # start_new_session makes the child its group's leader
 
     def start(self) -> None:
-        """Spawn the process; output is appended to ``log_path``. StackError if it is
-        already running (also when another thread started it a moment ago)."""
-        with self._start_lock:
-            if self.running():
-                raise StackError(f"{self.name} is already running (pid {self.pid})")
-            in_main = threading.current_thread() is threading.main_thread()
-            if self.log_path is None:
-                self._spawn(None, in_main)
-            else:
-                self.log_path.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.log_path, "ab") as log:
-                    stamp = f"=== {time.strftime('%H:%M:%S')} start: {' '.join(self.argv)}\n"
-                    log.write(stamp.encode())
-                    log.flush()
-                    self._spawn(log, in_main)
-            assert self._popen is not None
-            self.start_time = process_start_time(self._popen.pid)
+        """Spawn the process; output is appended to ``log_path``. Not thread-safe: a
+        stack (re)starts its members through ``Stack.start_member``, which serialises."""
+        if self.running():
+            raise StackError(f"{self.name} is already running (pid {self.pid})")
+        in_main = threading.current_thread() is threading.main_thread()
+        if self.log_path is None:
+            self._spawn(None, in_main)
+        else:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "ab") as log:
+                stamp = f"=== {time.strftime('%H:%M:%S')} start: {' '.join(self.argv)}\n"
+                log.write(stamp.encode())
+                log.flush()
+                self._spawn(log, in_main)
+        assert self._popen is not None
+        self.start_time = process_start_time(self._popen.pid)
 
     def _spawn(self, log: Any, in_main: bool) -> None:
         try:

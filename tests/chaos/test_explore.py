@@ -6,26 +6,17 @@ scheduler, daprd, Toxiproxy, the app)."""
 
 from __future__ import annotations
 
+import functools
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.commands import run_cli
 
-
-def cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=timeout,
-    )
+cli = functools.partial(run_cli, timeout=900)
 
 
 def search_log(report_root: Path) -> dict[str, Any]:

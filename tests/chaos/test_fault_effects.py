@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from harness import ConfigError, Orders, Stack, StackConfig
 from harness.chaos import Chaos
-from harness.errors import FaultError
+from harness.errors import FaultError, StackError
 
 
 def proc_state(pid: int) -> str:
@@ -60,6 +61,30 @@ def test_a_heal_during_a_timed_restart_leaves_one_app(
     assert app_processes(dapr_stack) == [dapr_stack.process("app").pid]
     oid = orders.submit()
     assert orders.wait_terminal([oid])[oid].runtime_status == "COMPLETED"
+
+
+def test_two_heals_starting_the_app_at_once_start_it_once(dapr_stack: Stack, chaos: Chaos) -> None:
+    # What a timed heal and the stack-wide heal do when they meet: both find the app
+    # down and start it at the same instant. One start wins; the other is told it runs.
+    chaos.kill("app")
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            dapr_stack.start_member("app")
+            outcomes.append("started")
+        except StackError as exc:
+            outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes)[-1] == "started" and "app is already running" in sorted(outcomes)[0]
+    assert app_processes(dapr_stack) == [dapr_stack.process("app").pid]
 
 
 def test_latency_is_visible_in_request_timings(chaos: Chaos, orders: Orders) -> None:

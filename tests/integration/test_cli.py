@@ -14,23 +14,14 @@ import pytest
 
 from harness.stack.process import group_members
 from harness.stack.registry import registry_dir
+from tests.commands import run_cli
 from tests.integration.leftovers import child_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 HELLO = ROOT / "tests" / "integration" / "apps" / "hello_workflow.py"
 
 
-def cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=timeout,
-    )
+cli = run_cli
 
 
 def runs_of(pid: int) -> list[Path]:

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import Settings
-
 pytest_plugins = ["pytester"]
-
-
-@pytest.fixture(autouse=True)
-def _real_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    # pytester points HOME at a temp dir; without this the inner run would find no cached
-    # binaries under ~/.cache and rebuild Dapr from scratch.
-    monkeypatch.setenv("DAPR_CHAOS_CACHE", str(Settings.from_env().cache_dir))
+pytestmark = pytest.mark.usefixtures("real_cache")
 
 
 def test_dapr_stack_and_orders_fixtures_in_a_user_suite(pytester: pytest.Pytester) -> None:

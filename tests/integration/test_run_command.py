@@ -3,6 +3,7 @@ exit status, the journal, junit.xml, and the HTML report as headless Chromium re
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import signal
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from harness import Settings
+from tests.commands import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent / "scenarios"
@@ -24,14 +26,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CACHE = str(Settings.from_env().cache_dir)
 
 
-def cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-    )
+cli = functools.partial(run_cli, timeout=300)
 
 
 @pytest.fixture(scope="module")

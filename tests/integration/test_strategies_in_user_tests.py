@@ -6,15 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import Settings
-
 pytest_plugins = ["pytester"]
-
-
-@pytest.fixture(autouse=True)
-def _real_cache(monkeypatch: pytest.MonkeyPatch) -> None:
-    # pytester points HOME at a temp dir: keep the inner run on the cached binaries.
-    monkeypatch.setenv("DAPR_CHAOS_CACHE", str(Settings.from_env().cache_dir))
+pytestmark = pytest.mark.usefixtures("real_cache")
 
 
 def test_generated_schedules_pass_on_the_correct_app(pytester: pytest.Pytester) -> None:
