@@ -41,9 +41,12 @@ browser:
 demo: provision
 	$(BIN)/dapr-chaos demo
 
+# ruff, mypy --strict, and the layers contract (pyproject.toml [tool.importlinter]): an
+# import that runs from a lower layer back up fails here.
 lint: $(STAMP)
 	$(BIN)/ruff check harness scenarios tests bench conftest.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Everything but the tests marked slow (they loop until an upstream race shows), one
 # stack per pytest-xdist worker; worksteal keeps the long chaos tests balanced.

@@ -18,8 +18,7 @@ import statistics
 import time
 
 from harness import Orders, Settings, Stack, StackConfig
-from harness.runtime.images import build_images, local_recipes
-from harness.stack.engine import docker_client
+from harness.testing import build_images, docker_client, local_recipes
 from harness.workload.orders import OrderAPIClient
 
 

@@ -25,13 +25,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness import OrderAPIClient, Orders, Stack, StackConfig  # noqa: E402
-from harness.record.instances import InstanceReader  # noqa: E402
-from harness.record.recorder import read_history, record_histories  # noqa: E402
+from harness import (  # noqa: E402  # noqa: E402
+    InstanceReader,
+    OrderAPIClient,
+    Orders,
+    Stack,
+    StackConfig,
+    read_history,
+    record_histories,
+)
 from harness.replay import load_workflows, replay_histories  # noqa: E402
 from harness.replay.adapter import event_type  # noqa: E402
 
-WORKFLOWS = "scenarios.order_app.workflow"
+WORKFLOWS = "harness.reference_apps.orders.workflow"
 TARGET = 1000.0
 
 

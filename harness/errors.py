@@ -50,3 +50,12 @@ class WorkloadError(HarnessError):
 class FaultError(HarnessError):
     """A fault could not act: its target is not running, its link has no proxy, or the
     injection itself failed. A fault that did nothing is an error, never a pass."""
+
+
+class ToxiproxyError(HarnessError):
+    """toxiproxy-server refused a request or did not answer."""
+
+
+class NotDelivered(WorkloadError):
+    """A request never reached the system under test (its connection was refused): it
+    certainly had no effect, so it is safe to send again."""

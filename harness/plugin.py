@@ -16,10 +16,14 @@ Scenario files (``*.scenario.yaml``) are collected as tests, one per file, so
 a stack, and the report (journal.json, junit.xml, index.html) is written at session end
 under ``--dapr-chaos-report`` (default ``reports``).
 
-Options (also settable in ini as ``dapr_chaos_<name>``): ``--dapr-chaos-base-port``,
+Options: the stack options of the CLI (:data:`harness.cli.options.STACK_OPTIONS`) as
+``--dapr-chaos-<name>`` (``--dapr-chaos-app-id``, ``--dapr-chaos-base-port``,
 ``--dapr-chaos-log-level``, ``--dapr-chaos-ready-timeout``, ``--dapr-chaos-keep``,
-``--dapr-chaos-app``, ``--dapr-chaos-report``, ``--dapr-chaos-backend`` (processes or
-containers) and ``--dapr-chaos-images`` (upstream or local, for containers).
+``--dapr-chaos-backend`` (processes or containers), ``--dapr-chaos-images`` (upstream or
+local, for containers)), plus ``--dapr-chaos-app`` and ``--dapr-chaos-report``.
+
+Hooks: :mod:`harness.hooks`. The harness's heavy parts (the stack, the Dapr SDK, the
+checks) are imported when a fixture or a scenario file first needs them.
 """
 
 from __future__ import annotations
@@ -31,73 +35,50 @@ import shlex
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness import options
-from harness.campaign import Campaign, ScenarioOutcome
-from harness.chaos import Chaos
+from harness import hooks
+from harness.cli import options
 from harness.errors import ConfigError, HarnessError
-from harness.report.journal import new_report_dir
-from harness.report.writer import write_report
-from harness.runtime.images import IMAGE_SETS
-from harness.scenario import SUFFIX, Scenario, load_scenario
-from harness.settings import Settings
+from harness.stack.config import AppSpec, StackConfig, reference_app
 from harness.stack.registry import reap_orphans
-from harness.stack.stack import BACKENDS, LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
-from harness.workload.orders import OrderAPIClient, Orders
+
+if TYPE_CHECKING:
+    from harness.experiment.chaos import Chaos
+    from harness.scenario.campaign import Campaign
+    from harness.scenario.outcome import ScenarioOutcome
+    from harness.stack.stack import Stack
+    from harness.workload.orders import Orders
 
 log = logging.getLogger("harness")
+
+SCENARIO_SUFFIX = ".scenario.yaml"
+
+PLUGIN_OPTIONS = (
+    options.Option(
+        "app", "workflow app command line instead of the reference order app"
+    ),
+    options.Option(
+        "report",
+        "root directory of the scenario report written at session end (default: reports)",
+        default="reports",
+    ),
+)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dapr-chaos", "Dapr workflow chaos harness")
-    group.addoption(
-        "--dapr-chaos-base-port",
-        type=options.base_port,
-        default=None,
-        help="first port of the stack's 32-port block (default: a free block)",
-    )
-    group.addoption(
-        "--dapr-chaos-log-level",
-        choices=LOG_LEVELS,
-        default="info",
-        help="daprd/placement/scheduler log level (default: info)",
-    )
-    group.addoption(
-        "--dapr-chaos-ready-timeout",
-        type=options.seconds,
-        default=60.0,
-        help="seconds to wait for each stack member (default: 60)",
-    )
-    group.addoption(
-        "--dapr-chaos-keep",
-        action="store_true",
-        help="keep run directories (logs, data) after the session",
-    )
-    group.addoption(
-        "--dapr-chaos-app",
-        default=None,
-        help="workflow app command line instead of the reference order app",
-    )
-    group.addoption(
-        "--dapr-chaos-report",
-        default="reports",
-        help="root directory of the scenario report written at session end (default: reports)",
-    )
-    group.addoption(
-        "--dapr-chaos-backend",
-        choices=BACKENDS,
-        default="processes",
-        help="run the stack as local processes (default) or as containers (Docker)",
-    )
-    group.addoption(
-        "--dapr-chaos-images",
-        choices=IMAGE_SETS,
-        default=None,
-        help="containers: upstream images (pulled) or local ones (`dapr-chaos images "
-        "build`); default: DAPR_CHAOS_IMAGES or upstream",
-    )
+    options.add_to_pytest(group, (*options.STACK_OPTIONS, *PLUGIN_OPTIONS))
+
+
+def _option(config: pytest.Config, dest: str) -> Any:
+    return config.getoption(options.PYTEST_DEST + dest)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -117,25 +98,24 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def stack_config_from(config: pytest.Config) -> StackConfig:
-    """The StackConfig the plugin options describe."""
-    app_cmd = config.getoption("--dapr-chaos-app")
+    """The StackConfig the plugin options describe (before the configure hook)."""
+    app_cmd = _option(config, "app")
     app: AppSpec = AppSpec(tuple(shlex.split(app_cmd))) if app_cmd else reference_app()
-    return StackConfig(
-        app=app,
-        base_port=config.getoption("--dapr-chaos-base-port"),
-        log_level=config.getoption("--dapr-chaos-log-level"),
-        ready_timeout=config.getoption("--dapr-chaos-ready-timeout"),
-        keep_run_dir=True if config.getoption("--dapr-chaos-keep") else None,
-        backend=config.getoption("--dapr-chaos-backend"),
-        images=config.getoption("--dapr-chaos-images"),
-    )
+    return options.stack_config(lambda dest: _option(config, dest), app)
 
 
 @pytest.fixture(scope="session")
 def dapr_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     """A started stack shared by the session (per xdist worker); stopped at session end."""
+    from harness.settings import Settings
+    from harness.stack.stack import Stack
+
+    config = stack_config_from(request.config)
+    chosen = request.config.hook.pytest_dapr_chaos_configure_stack(
+        config=request.config, stack_config=config
+    )
     try:
-        stack = Stack(stack_config_from(request.config), settings=Settings.from_env())
+        stack = Stack(chosen or config, settings=Settings.from_env())
         stack.start()
     except HarnessError as exc:
         pytest.fail(f"dapr-chaos could not start the stack: {exc}", pytrace=False)
@@ -152,13 +132,23 @@ def test_prefix(nodeid: str) -> str:
     return f"{name}-{digest}-"
 
 
+def extra_checks(config: pytest.Config) -> Any:
+    """The ``pytest_dapr_chaos_add_checks`` hook as a Chaos's ``extra_checks``."""
+
+    def run(history: Any) -> list[Any]:
+        results = config.hook.pytest_dapr_chaos_add_checks(history=history)
+        return [check for found in results if found for check in found]
+
+    return run
+
+
 @pytest.fixture
-def chaos(dapr_stack: Stack) -> Iterator[Chaos]:
+def chaos(dapr_stack: Stack, request: pytest.FixtureRequest) -> Iterator[Chaos]:
     """Faults, failpoints and checks for this test; the stack is healed and every
     failpoint disarmed afterwards, so the next test starts from a healthy stack."""
-    if dapr_stack.failpoints is not None:  # a fresh start: no arming, no hit counts
-        dapr_stack.failpoints.clear()
-    session = Chaos(dapr_stack)
+    from harness.experiment.chaos import Chaos
+
+    session = Chaos(dapr_stack, extra_checks=extra_checks(request.config))
     try:
         yield session
     finally:
@@ -168,6 +158,9 @@ def chaos(dapr_stack: Stack) -> Iterator[Chaos]:
 @pytest.fixture
 def orders(dapr_stack: Stack, request: pytest.FixtureRequest) -> Orders:
     """Orders for this test only (ids prefixed per test), on the shared stack."""
+    from harness.workload.order_api import OrderAPIClient
+    from harness.workload.orders import Orders
+
     return Orders(OrderAPIClient(dapr_stack.ports["app"]), prefix=test_prefix(request.node.nodeid))
 
 
@@ -178,14 +171,25 @@ class _ScenarioRun:
     """The session's campaign: created on the first scenario item, reported at the end."""
 
     def __init__(self, config: pytest.Config) -> None:
+        from harness.report.journal import new_report_dir
+        from harness.scenario.campaign import Campaign
+        from harness.settings import Settings
+
         worker = getattr(config, "workerinput", {}).get("workerid")
         self.name = "pytest" + (f"-{worker}" if worker else "")
-        self.report = new_report_dir(Path(config.getoption("--dapr-chaos-report")), self.name)
-        self.campaign = Campaign(self.report, settings=Settings.from_env(), progress=log.info)
+        self.report = new_report_dir(Path(_option(config, "report")), self.name)
+        self.campaign: Campaign = Campaign(
+            self.report,
+            settings=Settings.from_env(),
+            progress=log.info,
+            extra_checks=extra_checks(config),
+        )
         self.outcomes: list[ScenarioOutcome] = []
         self.started = time.time()
 
     def finish(self, argv: list[str]) -> Path:
+        from harness.report.writer import write_report
+
         self.campaign.close()
         return write_report(
             self.report,
@@ -205,13 +209,15 @@ class ScenarioFailed(Exception):
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
-    if file_path.name.endswith(SUFFIX):
+    if file_path.name.endswith(SCENARIO_SUFFIX):  # as harness.scenario.model.SUFFIX
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
 
 class ScenarioFile(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
+        from harness.scenario.parse import load_scenario
+
         try:
             scenario = load_scenario(self.path)
         except ConfigError as exc:
@@ -223,7 +229,7 @@ class ScenarioFile(pytest.File):
 
 
 class ScenarioItem(pytest.Item):
-    def __init__(self, *, scenario: Scenario, **kwargs: object) -> None:
+    def __init__(self, *, scenario: Any, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.scenario = scenario
 
@@ -232,10 +238,13 @@ class ScenarioItem(pytest.Item):
         if run is None:
             run = _ScenarioRun(self.config)
             self.config.stash[_RUN_KEY] = run
+        from harness.checks.result import Verdict
+
         outcome = run.campaign.run(self.scenario)
         run.outcomes.append(outcome)
-        if outcome.verdict != "pass":
-            lines = [f"scenario {outcome.label}: {outcome.verdict.upper()}"]
+        self.config.hook.pytest_dapr_chaos_scenario_outcome(outcome=outcome, report_dir=run.report)
+        if outcome.verdict is not Verdict.PASS:
+            lines = [f"scenario {outcome.label}: {outcome.verdict.value.upper()}"]
             if outcome.error:
                 lines.append(outcome.error)
             lines += [str(c) for c in outcome.failed_checks]

@@ -2,4 +2,4 @@
 in upstream-findings/ are expected to fail; run them on purpose with
 `dapr-chaos run scenarios/upstream-findings`."""
 
-collect_ignore = ["upstream-findings", "order_app"]
+collect_ignore = ["upstream-findings"]

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.app._ledger import append_record, current_scope
+from harness.app._records import FailpointHit
 
 FAILPOINTS_ENV = "DAPR_CHAOS_FAILPOINTS"
 ARMED_FILE = "armed.json"
@@ -110,18 +111,17 @@ def failpoint(name: str) -> None:
         fire = _bump(base.with_name(name + ".fired")) <= spec.count
     scope = current_scope()
     append_record(
-        {
-            "type": "failpoint",
-            "ts": time.time(),
-            "pid": os.getpid(),
-            "name": name,
-            "hit": hit,
-            "fired": fire,
-            "action": spec.action if fire else None,
-            "workflow_id": scope.workflow_id if scope else None,
-            "activity": scope.activity if scope else None,
-            "task_execution_id": scope.task_execution_id if scope else None,
-        }
+        FailpointHit(
+            name,
+            hit,
+            fire,
+            spec.action if fire else None,
+            time.time(),
+            os.getpid(),
+            scope.workflow_id if scope else None,
+            scope.activity if scope else None,
+            scope.task_execution_id if scope else None,
+        )
     )
     if not fire:
         return

@@ -3,16 +3,9 @@
 Each record is one JSON line written with a single ``write(2)`` on an ``O_APPEND`` file
 descriptor: records from threads and from successive app processes (restarts) never
 interleave, and a record whose write returned survives a SIGKILL of the app (it is in the
-kernel's page cache). Records:
-
-``{"type": "invocation", "ts", "pid", "activity", "workflow_id", "task_execution_id",
-"task_id"}``
-``{"type": "invocation_end", ..., "outcome": "ok" | "error"}`` (absent after a crash)
-``{"type": "effect", "ts", "pid", "kind", "subject", "workflow_id", "task_execution_id",
-"activity", "details"}``
-``{"type": "failpoint", "ts", "pid", "name", "hit", "fired", "action", ...}``
-
-``ts`` is wall-clock seconds (float) so records line up with the harness's timeline.
+kernel's page cache). The records (invocation, invocation end, effect, failpoint hit) are
+defined once in :mod:`harness.app._records`, shared with the harness's reader; ``ts`` is
+wall-clock seconds (float) so records line up with the harness's timeline.
 """
 
 from __future__ import annotations
@@ -25,7 +18,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+
+from harness.app._records import Effect, Invocation, InvocationEnd
 
 LEDGER_ENV = "DAPR_CHAOS_LEDGER"
 
@@ -99,16 +94,22 @@ def _ledger_fd() -> int | None:
         return _fd
 
 
-def append_record(record: dict[str, Any]) -> None:
-    """Append one record to the ledger (no-op outside the harness)."""
-    _append(record)
+class _Record(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
 
 
-def _append(record: dict[str, Any]) -> None:
+def recording() -> bool:
+    """Whether this process writes a ledger (it runs under dapr-chaos)."""
+    return _ledger_fd() is not None
+
+
+def append_record(record: _Record) -> None:
+    """Append one record (one of :mod:`harness.app._records`) to the ledger; a no-op
+    outside the harness."""
     fd = _ledger_fd()
     if fd is None:
         return
-    line = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode()
+    line = (json.dumps(record.to_json(), separators=(",", ":"), default=str) + "\n").encode()
     written = os.write(fd, line)
     if written != len(line):  # regular files do not short-write; be loud if one does
         raise OSError(f"short write to the dapr-chaos ledger ({written}/{len(line)} bytes)")
@@ -124,20 +125,21 @@ def effect(kind: str, subject: str, *, application: str | None = None, **details
     the same id are one application recorded again. Use that to record on every
     execution, so a crash between commit and record cannot lose the record.
     """
+    if not recording():
+        return
     scope = _scope.get()
-    _append(
-        {
-            "type": "effect",
-            "ts": time.time(),
-            "pid": os.getpid(),
-            "kind": kind,
-            "subject": subject,
-            "application": application,
-            "activity": scope.activity if scope else None,
-            "workflow_id": scope.workflow_id if scope else None,
-            "task_execution_id": scope.task_execution_id if scope else None,
-            "details": details,
-        }
+    append_record(
+        Effect(
+            kind,
+            subject,
+            time.time(),
+            os.getpid(),
+            scope.activity if scope else None,
+            scope.workflow_id if scope else None,
+            scope.task_execution_id if scope else None,
+            details,
+            application,
+        )
     )
 
 
@@ -158,17 +160,18 @@ def recorded_activity(fn: F) -> F:
             task_execution_id=str(getattr(inner, "task_execution_id", "") or ""),
             task_id=int(getattr(ctx, "task_id", -1)),
         )
-        _append(
-            {
-                "type": "invocation",
-                "ts": time.time(),
-                "pid": os.getpid(),
-                "activity": name,
-                "workflow_id": scope.workflow_id,
-                "task_execution_id": scope.task_execution_id,
-                "task_id": scope.task_id,
-            }
-        )
+        record = recording()
+        if record:
+            append_record(
+                Invocation(
+                    name,
+                    scope.workflow_id,
+                    scope.task_execution_id,
+                    scope.task_id,
+                    time.time(),
+                    os.getpid(),
+                )
+            )
         token = _scope.set(scope)
         outcome = "error"
         try:
@@ -179,16 +182,16 @@ def recorded_activity(fn: F) -> F:
             _scope.reset(token)
             # A crash never gets here: an invocation without an end record is "info"
             # (outcome unknown), which is how checks tell a crash from a clean return.
-            _append(
-                {
-                    "type": "invocation_end",
-                    "ts": time.time(),
-                    "pid": os.getpid(),
-                    "activity": name,
-                    "workflow_id": scope.workflow_id,
-                    "task_execution_id": scope.task_execution_id,
-                    "outcome": outcome,
-                }
-            )
+            if record:
+                append_record(
+                    InvocationEnd(
+                        name,
+                        scope.workflow_id,
+                        scope.task_execution_id,
+                        outcome,
+                        time.time(),
+                        os.getpid(),
+                    )
+                )
 
     return wrapper  # type: ignore[return-value]

@@ -11,19 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.checks.orders import APPROVED, order_fields, order_result
 from harness.checks.result import CheckResult, Verdict
-from harness.record.history import History
-from harness.workload.orders import Order, OrderStatus
-
-APPROVED = "Approved"
+from harness.record.history import History, InstanceStatus
 
 
 def conservation(
-    orders: Mapping[str, Order],
-    statuses: Mapping[str, OrderStatus],
+    orders: Mapping[str, Any],
+    statuses: Mapping[str, InstanceStatus],
     state: Mapping[str, Mapping[str, int]],
 ) -> CheckResult:
-    """``state`` is the app's ``GET /state`` snapshot (cents and units)."""
+    """``orders``: order id → the order (an :class:`~harness.Order`, or its JSON fields);
+    ``state`` is the app's ``GET /state`` snapshot (cents and units)."""
     problems: list[str] = []
     charges, refunds = state["charges"], state["refunds"]
     reservations, notifications = state["reservations"], state["notifications"]
@@ -32,16 +31,19 @@ def conservation(
         status = statuses.get(order_id)
         if status is None or status.runtime_status != "COMPLETED":
             continue  # nothing-lost and terminal checks judge these
+        fields = order_fields(order)
         net = charges.get(order_id, 0) - refunds.get(order_id, 0)
-        total = round(order.total_amount * 100)
-        if status.result == APPROVED:
+        total = round(float(fields["totalAmount"]) * 100)
+        quantity = int(fields["quantity"])
+        result = order_result(status)
+        if result == APPROVED:
             expected_cents += total
             if net != total:
                 problems.append(f"order {order_id}: charged {net} cents net, total is {total}")
-            if reservations.get(order_id, 0) != order.quantity:
+            if reservations.get(order_id, 0) != quantity:
                 problems.append(
                     f"order {order_id}: reserved {reservations.get(order_id, 0)} "
-                    f"units, ordered {order.quantity}"
+                    f"units, ordered {quantity}"
                 )
             if notifications.get(order_id, 0) != 1:
                 problems.append(
@@ -51,7 +53,7 @@ def conservation(
         else:
             if net != 0:
                 problems.append(
-                    f"order {order_id} was rejected ({status.result}) but is "
+                    f"order {order_id} was rejected ({result}) but is "
                     f"charged {net} cents net"
                 )
             if reservations.get(order_id, 0):
@@ -88,4 +90,5 @@ def conservation_of(history: History) -> CheckResult:
     if history.business_state is None:
         return CheckResult("conservation", Verdict.UNKNOWN, "no business state was captured")
     done = {k: v for k, v in history.statuses.items() if v is not None}
-    return conservation(history.accepted, done, history.business_state)
+    orders = {k: a.input for k, a in history.accepted.items()}
+    return conservation(orders, done, history.business_state)

@@ -14,21 +14,23 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
+from harness.checks.orders import APPROVED, order_result
 from harness.checks.result import CheckResult, Verdict
-from harness.record.history import History
+from harness.record.history import History, InstanceStatus
 from harness.record.ledger import Effect
-from harness.workload.orders import OrderStatus
 
 # (status, kinds observed for the order) -> (required kinds, forbidden kinds)
-Expectation = Callable[[OrderStatus, set[str]], tuple[set[str], set[str]]]
+Expectation = Callable[[InstanceStatus, set[str]], tuple[set[str], set[str]]]
 
 APPROVED_EFFECTS = {"payment.charged", "stock.reserved", "customer.notified"}
 
 
-def reference_expectation(status: OrderStatus, observed: set[str]) -> tuple[set[str], set[str]]:
+def reference_expectation(
+    status: InstanceStatus, observed: set[str]
+) -> tuple[set[str], set[str]]:
     """The reference order app: approved orders are charged, reserved, notified; a rejected
     order is charged nothing, or charged and refunded (out of stock at reservation)."""
-    if status.result == "Approved":
+    if order_result(status) == APPROVED:
         return APPROVED_EFFECTS, {"payment.refunded"}
     if "payment.charged" in observed or "payment.refunded" in observed:
         return {"payment.charged", "payment.refunded"}, {"stock.reserved", "customer.notified"}
@@ -98,7 +100,7 @@ def exactly_once(history: History, expectation: Expectation = reference_expectat
         observed = {kind for (kind, subject) in by_key if subject == order_id}
         required, forbidden = expectation(status, observed)
         for kind in sorted(required - observed):
-            line = f"order {order_id} ({status.result}): no {kind} effect recorded"
+            line = f"order {order_id} ({order_result(status)}): no {kind} effect recorded"
             if order_id in open_orders:
                 unknown.append(
                     line + " (an invocation died mid-activity: it may have been applied unrecorded)"
@@ -106,7 +108,9 @@ def exactly_once(history: History, expectation: Expectation = reference_expectat
             else:
                 failures.append(line)
         for kind in sorted(observed & forbidden):
-            failures.append(f"order {order_id} ({status.result}): unexpected {kind} effect")
+            failures.append(
+                f"order {order_id} ({order_result(status)}): unexpected {kind} effect"
+            )
     reexec = history.ledger.reexecutions()
     extra = sum(reexec.values())
     summary = (

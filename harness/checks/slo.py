@@ -7,10 +7,34 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 from harness.checks.result import CheckResult, Verdict
 from harness.errors import ConfigError
-from harness.workload.load_result import LoadResult
+from harness.record.series import Latency
+
+
+class LoadMeasure(Protocol):
+    """What the objectives are judged on (a :class:`~harness.LoadResult` is one):
+    completed workflows/s over ``duration_s`` seconds, end-to-end latency percentiles in
+    ms, and the recovery (``recovery_s`` seconds, or why none: ``recovery``, ``notes``)."""
+
+    @property
+    def workflows_per_s(self) -> float: ...
+    @property
+    def completed(self) -> int: ...
+    @property
+    def duration_s(self) -> float: ...
+    @property
+    def latency_ms(self) -> Latency: ...
+    @property
+    def recovery_s(self) -> float | None: ...
+    @property
+    def recovery(self) -> str: ...
+    @property
+    def baseline_wps(self) -> float | None: ...
+    @property
+    def notes(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -35,7 +59,7 @@ class SLO:
                 raise ConfigError(f"SLO {name} must be a finite number >= 0, got {value}")
 
 
-def _throughput(result: LoadResult, required: float) -> CheckResult:
+def _throughput(result: LoadMeasure, required: float) -> CheckResult:
     measured = result.workflows_per_s
     ok = measured >= required
     return CheckResult(
@@ -49,7 +73,7 @@ def _throughput(result: LoadResult, required: float) -> CheckResult:
     )
 
 
-def _p99(result: LoadResult, required: float) -> CheckResult:
+def _p99(result: LoadMeasure, required: float) -> CheckResult:
     measured = result.latency_ms.p99
     if measured is None:
         return CheckResult(
@@ -67,7 +91,7 @@ def _p99(result: LoadResult, required: float) -> CheckResult:
     )
 
 
-def _recovery(result: LoadResult, required: float) -> CheckResult:
+def _recovery(result: LoadMeasure, required: float) -> CheckResult:
     measured = result.recovery_s
     if measured is not None:
         ok = measured <= required
@@ -98,7 +122,7 @@ def _recovery(result: LoadResult, required: float) -> CheckResult:
     )
 
 
-def check_slos(result: LoadResult, slo: SLO) -> list[CheckResult]:
+def check_slos(result: LoadMeasure, slo: SLO) -> list[CheckResult]:
     """One CheckResult per objective set in ``slo``, in the order throughput, p99,
     recovery."""
     checks = []

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.errors import ConfigError, FaultError
+from harness.errors import ConfigError, FaultError, ToxiproxyError
 from harness.faults.fault import LINK_NAMES
-from harness.faults.toxiproxy import Toxic, ToxiproxyError
+from harness.stack.toxiproxy import Toxic
 
 if TYPE_CHECKING:
     from harness.stack.stack import Stack

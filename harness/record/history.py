@@ -1,29 +1,93 @@
 """The history of one chaos run: the single input of every checker.
 
-What was attempted (orders accepted, refused, or with no answer), what was observed at
-the end (each order's final state, the business state, daprd metadata), what the app
-recorded (the ledger), and what the harness did (the timeline).
+The unit is a workflow instance. Every attempt to start one is an operation with a
+Jepsen-style outcome (:class:`Outcome`): ``ok`` (the start was accepted), ``fail`` (it was
+refused and certainly never started), ``info`` (no answer: it may or may not exist). At
+the end of a run each instance the workload touched is read back (:class:`InstanceStatus`).
+Beside them the history holds what the app recorded (the ledger), what the harness did
+(the timeline), the business state, daprd's metadata, the recorded workflow histories and
+the findings of the heal phase. Workloads (the order HTTP API, workflows over gRPC) are
+views onto this; checks read only this.
 """
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from harness.record.ledger import Ledger
 from harness.record.timeline import Timeline
-from harness.workload.orders import Order, OrderStatus
+
+# Runtime statuses as daprd's workflow API names them (upper case, no prefix).
+TERMINAL = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
+
+
+class Outcome(enum.Enum):
+    """What an attempt to start an instance came to (Jepsen's ok / fail / info)."""
+
+    OK = "ok"  # accepted: the instance exists
+    FAIL = "fail"  # refused: it never started
+    INFO = "info"  # no answer: unknown whether it started
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt to start workflow instance ``instance_id``.
+
+    ``input`` is what the workflow was (to be) given, as JSON-able data; ``workflow`` its
+    registered name when the workload knows it; ``detail`` why it was refused or what
+    left it without an answer.
+    """
+
+    instance_id: str
+    outcome: Outcome
+    input: Any = None
+    workflow: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class InstanceStatus:
+    """What the runtime said about one workflow instance. ``runtime_status`` is upper
+    case (``COMPLETED``, ``FAILED``, ``TERMINATED``, ``RUNNING``, ``PENDING``, ...);
+    ``output``/``input``/``custom_status`` are decoded JSON; ``failure`` the failure
+    details; times are epoch seconds (None: unknown)."""
+
+    instance_id: str
+    runtime_status: str
+    output: Any = None
+    failure: Any = None
+    workflow: str | None = None
+    input: Any = None
+    custom_status: Any = None
+    created_at: float | None = None
+    updated_at: float | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.runtime_status in TERMINAL
+
+
+def attempts_by_id(attempts: Iterable[Attempt]) -> dict[str, Attempt]:
+    """Attempts keyed by instance id (a later attempt for the same id wins)."""
+    return {a.instance_id: a for a in attempts}
 
 
 @dataclass
 class History:
-    accepted: dict[str, Order]
-    statuses: dict[str, OrderStatus | None]
+    """``attempts``: every start attempt of the run, by instance id. ``statuses``: what
+    the workload read back about each accepted or unanswered instance at the end (None:
+    it does not exist, or could not be read). Built once, then read: the views by outcome
+    are computed on first use."""
+
+    attempts: dict[str, Attempt]
+    statuses: dict[str, InstanceStatus | None]
     ledger: Ledger
     timeline: Timeline
-    uncertain: dict[str, Order] = field(default_factory=dict)
-    refused: dict[str, str] = field(default_factory=dict)
     business_state: dict[str, dict[str, int]] | None = None
     metadata: dict[str, Any] | None = None
     last_events: dict[str, str] = field(default_factory=dict)
@@ -32,7 +96,22 @@ class History:
     # on the app).
     known_findings: list[str] = field(default_factory=list)
     # Workflow history files (<run dir>/histories/<id>.pb, with a readable .json beside)
-    # of this run's orders, recorded at verify time, and the workflow code
+    # of this run's instances, recorded at verify time, and the workflow code
     # ("MODULE[:ATTR]") the replay check replays them against.
     histories: list[Path] = field(default_factory=list)
     workflows: str | None = None
+
+    @cached_property
+    def accepted(self) -> dict[str, Attempt]:
+        """Attempts that were accepted (ok)."""
+        return {i: a for i, a in self.attempts.items() if a.outcome is Outcome.OK}
+
+    @cached_property
+    def refused(self) -> dict[str, str]:
+        """Refused attempts (fail): instance id → why."""
+        return {i: a.detail for i, a in self.attempts.items() if a.outcome is Outcome.FAIL}
+
+    @cached_property
+    def uncertain(self) -> dict[str, Attempt]:
+        """Attempts without an answer (info): the instance may or may not exist."""
+        return {i: a for i, a in self.attempts.items() if a.outcome is Outcome.INFO}

@@ -15,59 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.app._records import Effect, FailpointHit, Invocation, InvocationEnd
 
-@dataclass(frozen=True)
-class Effect:
-    """One applied business effect."""
-
-    kind: str
-    subject: str
-    ts: float
-    pid: int
-    activity: str | None
-    workflow_id: str | None
-    task_execution_id: str | None
-    details: dict[str, Any] = field(default_factory=dict)
-    application: str | None = None
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """One execution of an activity (at-least-once: several per scheduled call is allowed)."""
-
-    activity: str
-    workflow_id: str
-    task_execution_id: str
-    task_id: int
-    ts: float
-    pid: int
-
-
-@dataclass(frozen=True)
-class FailpointHit:
-    """One hit of an armed failpoint; ``fired`` says whether its action ran."""
-
-    name: str
-    hit: int
-    fired: bool
-    action: str | None
-    ts: float
-    pid: int
-    workflow_id: str | None
-    activity: str | None
-
-
-def _failpoint_hit(rec: dict[str, Any]) -> FailpointHit:
-    return FailpointHit(
-        rec["name"],
-        rec["hit"],
-        bool(rec["fired"]),
-        rec.get("action"),
-        rec["ts"],
-        rec["pid"],
-        rec.get("workflow_id"),
-        rec.get("activity"),
-    )
+__all__ = ["Effect", "FailpointFollower", "FailpointHit", "Invocation", "Ledger"]
 
 
 def _matches(rec: dict[str, Any], prefix: str) -> bool:
@@ -108,7 +58,7 @@ class FailpointFollower:
             except ValueError:
                 continue
             if rec.get("type") == "failpoint":
-                self._hits.append((_failpoint_hit(rec), rec))
+                self._hits.append((FailpointHit.from_json(rec), rec))
 
 
 @dataclass
@@ -142,45 +92,24 @@ class Ledger:
                 except ValueError:
                     torn += 1
                     continue
-                wf = rec.get("workflow_id") or ""
                 if not _matches(rec, prefix):
                     continue
-                if rec.get("type") == "effect":
-                    application = rec.get("application")
-                    if application is not None:
-                        identity = (rec["kind"], rec["subject"], application)
+                kind = rec.get("type")
+                if kind == Effect.TYPE:
+                    effect = Effect.from_json(rec)
+                    if effect.application is not None:
+                        identity = (effect.kind, effect.subject, effect.application)
                         if identity in seen:
                             rerecorded += 1  # the same application, recorded again
                             continue
                         seen.add(identity)
-                    effects.append(
-                        Effect(
-                            rec["kind"],
-                            rec["subject"],
-                            rec["ts"],
-                            rec["pid"],
-                            rec.get("activity"),
-                            rec.get("workflow_id"),
-                            rec.get("task_execution_id"),
-                            rec.get("details") or {},
-                            application,
-                        )
-                    )
-                elif rec.get("type") == "invocation":
-                    invocations.append(
-                        Invocation(
-                            rec["activity"],
-                            wf,
-                            rec["task_execution_id"],
-                            rec.get("task_id", -1),
-                            rec["ts"],
-                            rec["pid"],
-                        )
-                    )
-                elif rec.get("type") == "invocation_end":
-                    ended[(wf, rec["activity"], rec["task_execution_id"], rec["pid"])] += 1
-                elif rec.get("type") == "failpoint":
-                    failpoints.append(_failpoint_hit(rec))
+                    effects.append(effect)
+                elif kind == Invocation.TYPE:
+                    invocations.append(Invocation.from_json(rec))
+                elif kind == InvocationEnd.TYPE:
+                    ended[InvocationEnd.from_json(rec).call] += 1
+                elif kind == FailpointHit.TYPE:
+                    failpoints.append(FailpointHit.from_json(rec))
         return cls(effects, invocations, torn, failpoints, ended, rerecorded)
 
     def effect_counts(self) -> Counter[tuple[str, str]]:

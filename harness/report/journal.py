@@ -22,9 +22,11 @@ from typing import Any
 
 import yaml
 
-from harness.campaign import ScenarioOutcome, verdict_of
-from harness.checks.result import CheckResult
+from harness.checks.result import CheckResult, Verdict
+from harness.errors import ConfigError
 from harness.runtime import versions
+from harness.scenario.campaign import verdict_of
+from harness.scenario.outcome import ScenarioOutcome
 
 SCHEMA = "dapr-chaos/journal/v1"
 
@@ -98,8 +100,8 @@ def scenario_json(outcome: ScenarioOutcome) -> dict[str, Any]:
         "seed": sc.seed,
         "repeat": outcome.repeat,
         "instance_prefix": outcome.prefix,
-        "verdict": outcome.verdict,
-        "status": "aborted" if outcome.verdict == "error" else "completed",
+        "verdict": outcome.verdict.value,
+        "status": "aborted" if outcome.verdict is Verdict.ERROR else "completed",
         "deviated": bool(outcome.failed_checks),
         "error": outcome.error,
         "started": iso(t0),
@@ -127,7 +129,7 @@ def build_journal(
     aborted: bool = False,
 ) -> dict[str, Any]:
     """The journal of a run; ``aborted``: stopped before every scenario ran."""
-    verdict = verdict_of(outcomes) if outcomes else "error"
+    verdict = verdict_of(outcomes).value if outcomes else Verdict.ERROR.value
     return {
         "schema": SCHEMA,
         "name": name,
@@ -142,9 +144,9 @@ def build_journal(
         "versions": version_info(),
         "summary": {
             "scenarios": len(outcomes),
-            "passed": sum(o.verdict == "pass" for o in outcomes),
-            "failed": sum(o.verdict == "fail" for o in outcomes),
-            "errors": sum(o.verdict == "error" for o in outcomes),
+            "passed": sum(o.verdict is Verdict.PASS for o in outcomes),
+            "failed": sum(o.verdict is Verdict.FAIL for o in outcomes),
+            "errors": sum(o.verdict is Verdict.ERROR for o in outcomes),
         },
         "scenarios": [scenario_json(o) for o in outcomes],
     }
@@ -162,7 +164,10 @@ def new_report_dir(root: Path, name: str) -> Path:
             return path
         except FileExistsError:
             continue
-    raise FileExistsError(f"{root}: too many reports named {stem}")
+    raise ConfigError(
+        f"{root}: 100 reports named {stem} already exist; remove old ones or choose another "
+        "--report directory"
+    )
 
 
 def point_latest(report: Path) -> None:

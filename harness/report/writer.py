@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.campaign import ScenarioOutcome
 from harness.report.html import write_html
 from harness.report.journal import build_journal, point_latest, write_journal
 from harness.report.junit import write_junit
+from harness.scenario.outcome import ScenarioOutcome
 
 
 def write_report(

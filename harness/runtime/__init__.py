@@ -1,0 +1,2 @@
+"""runtime: the pinned binaries (find, build or download, cached by version) and the
+container images built from them."""

@@ -233,7 +233,7 @@ def write_rootfs(recipe: Recipe, out: Path) -> None:
 
 
 def _client() -> Any:
-    from harness.stack.engine import docker_client
+    from harness.runtime.engine import docker_client
 
     return docker_client()
 

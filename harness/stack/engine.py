@@ -1,7 +1,7 @@
-"""The Docker engine the container backend talks to, and the labels that tie each
-container to the run that owns it.
+"""The labels that tie each container to the run that owns it, and the reaping of
+containers whose run died.
 
-Ryuk (testcontainers' reaper) is disabled: its image cannot be pulled offline. Instead
+Ryuk (testcontainers' reaper) is disabled (see :mod:`harness.runtime.engine`). Instead
 every container is labelled with its run id and its owner (pid and start time), and the
 run registry removes the containers of runs whose owner died (``dapr-chaos reap``, and
 every container-backend start).
@@ -10,57 +10,25 @@ every container-backend start).
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-from typing import Any
 
-from harness.errors import ProvisionError
+from harness.runtime.engine import docker_client, engine_problem
 from harness.stack.process import process_start_time
 
-# Before testcontainers is imported anywhere: its config reads the variable once.
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-# testcontainers logs "Pulling image" at INFO before every start, pulling or not: misleading
-# offline, where images are always local.
-logging.getLogger("testcontainers").setLevel(logging.WARNING)
+__all__ = [
+    "MEMBER_LABEL",
+    "OWNER_LABEL",
+    "RUN_LABEL",
+    "docker_client",
+    "engine_problem",
+    "owner_label",
+    "reap_containers",
+    "remove_containers",
+]
 
 RUN_LABEL = "dapr-chaos.run"
 OWNER_LABEL = "dapr-chaos.owner"
 MEMBER_LABEL = "dapr-chaos.member"
-
-_client: Any = None
-
-
-def engine_address() -> str:
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-
-
-def docker_client() -> Any:
-    """A docker-py client (shared in this process); ProvisionError if no engine answers."""
-    global _client
-    if _client is None:
-        import docker
-
-        try:
-            # Each member's log stream holds a connection for the container's lifetime.
-            client = docker.from_env(timeout=120, max_pool_size=32)
-            client.ping()
-        except Exception as exc:
-            raise ProvisionError(
-                f"no Docker engine answers at {engine_address()}; start one (as root on "
-                "Debian: `make docker-engine`) or use --backend processes"
-            ) from exc
-        _client = client
-    return _client
-
-
-def engine_problem() -> str | None:
-    """Why the container backend cannot run here, in one line (None: it can)."""
-    try:
-        docker_client()
-    except ProvisionError as exc:
-        return str(exc)
-    return None
-
 
 def owner_label() -> str:
     """``<pid>:<start time>`` of this process: tells a live owner from a reused pid."""

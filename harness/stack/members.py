@@ -1,8 +1,7 @@
 """The members of a stack: how each is started and when each counts as ready.
 
-Every member binds 127.0.0.1 only, on ports from the stack's block. Clients dial the
-*link* port of what they talk to (``Topology.dial``), which is the server's own port
-today and a Toxiproxy listener when the link is proxied; the server binds its own port.
+Every member binds 127.0.0.1 only, on ports from the stack's block; clients dial the
+link ports of :mod:`harness.stack.topology`.
 """
 
 from __future__ import annotations
@@ -13,65 +12,14 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.faults.toxiproxy import ToxiproxyClient
 from harness.runtime.provision import Binaries
 from harness.stack import readiness
 from harness.stack.ports import HOST, PortBlock
 from harness.stack.process import ManagedProcess, MemberProcess
+from harness.stack.topology import Secrets, Topology
+from harness.stack.toxiproxy import ToxiproxyClient
 
 log = logging.getLogger("harness.stack")
-
-LINKS = {
-    # link name: (client, server port role, proxy listener role)
-    "app->daprd": ("app", "daprd_grpc", "proxy_app_daprd"),
-    "daprd->valkey": ("daprd", "valkey", "proxy_daprd_valkey"),
-    "daprd->placement": ("daprd", "placement", "proxy_daprd_placement"),
-    "daprd->scheduler": ("daprd", "scheduler", "proxy_daprd_scheduler"),
-}
-
-
-@dataclass(frozen=True)
-class Link:
-    """A client→server connection that a proxy may sit on.
-
-    ``upstream`` is the server's port; ``listen`` is what the client dials (equal to
-    ``upstream`` when the link is not proxied).
-    """
-
-    name: str
-    upstream: int
-    listen: int
-
-    @property
-    def proxied(self) -> bool:
-        return self.listen != self.upstream
-
-
-@dataclass(frozen=True)
-class Topology:
-    """Ports of one stack and the links between its members."""
-
-    ports: PortBlock
-    proxied: frozenset[str] = frozenset()
-
-    def link(self, name: str) -> Link:
-        _client, server_role, proxy_role = LINKS[name]
-        upstream = self.ports[server_role]
-        listen = self.ports[proxy_role] if name in self.proxied else upstream
-        return Link(name, upstream, listen)
-
-    def dial(self, name: str) -> str:
-        """``127.0.0.1:port`` a client of link ``name`` connects to."""
-        return f"{HOST}:{self.link(name).listen}"
-
-
-@dataclass
-class Secrets:
-    """Per-run credentials: Valkey's password and daprd's API token."""
-
-    valkey_password: str
-    api_token: str
-
 
 @dataclass
 class Member:
@@ -175,33 +123,41 @@ class Valkey(Member):
         )
 
 
+def control_plane_argv(
+    binary: Path, role: str, ports: PortBlock, log_level: str, own: list[str]
+) -> list[str]:
+    """The command line placement and scheduler share: their id, gRPC port, healthz and
+    metrics ports, all bound to 127.0.0.1, no TLS; ``own`` adds the service's own flags."""
+    return [
+        str(binary),
+        "--id",
+        f"{role}-0",
+        "--port",
+        str(ports[role]),
+        "--listen-address",
+        HOST,
+        "--healthz-port",
+        str(ports[f"{role}_healthz"]),
+        # Parsed but ignored by dapr 1.18.3 (the healthz server listens on ":port"):
+        # kept so the intent is visible and takes effect once upstream honours it.
+        "--healthz-listen-address",
+        HOST,
+        "--metrics-port",
+        str(ports[f"{role}_metrics"]),
+        "--metrics-listen-address",
+        HOST,
+        *own,
+        "--tls-enabled=false",
+        "--log-level",
+        log_level,
+    ]
+
+
 class Placement(Member):
     def __init__(self, bins: Binaries, topo: Topology, run_dir: Path, log_level: str) -> None:
         p = topo.ports
-        argv = [
-            str(bins.placement.path),
-            "--id",
-            "placement-0",
-            "--port",
-            str(p["placement"]),
-            "--listen-address",
-            HOST,
-            "--healthz-port",
-            str(p["placement_healthz"]),
-            # Parsed but ignored by dapr 1.18.3 (the healthz server listens on ":port"):
-            # kept so the intent is visible and takes effect once upstream honours it.
-            "--healthz-listen-address",
-            HOST,
-            "--metrics-port",
-            str(p["placement_metrics"]),
-            "--metrics-listen-address",
-            HOST,
-            "--initial-cluster",
-            f"placement-0={HOST}:{p['placement_raft']}",
-            "--tls-enabled=false",
-            "--log-level",
-            log_level,
-        ]
+        raft = ["--initial-cluster", f"placement-0={HOST}:{p['placement_raft']}"]
+        argv = control_plane_argv(bins.placement.path, "placement", p, log_level, raft)
         super().__init__(
             "placement",
             ManagedProcess("placement", argv, log_path=run_dir / "logs" / "placement.log"),
@@ -218,22 +174,7 @@ class Scheduler(Member):
         # Reminders live only in the scheduler's etcd: the directory survives restarts.
         etcd = run_dir / "scheduler-etcd"
         etcd.mkdir(mode=0o700, exist_ok=True)
-        argv = [
-            str(bins.scheduler.path),
-            "--id",
-            "scheduler-0",
-            "--port",
-            str(p["scheduler"]),
-            "--listen-address",
-            HOST,
-            "--healthz-port",
-            str(p["scheduler_healthz"]),
-            "--healthz-listen-address",
-            HOST,
-            "--metrics-port",
-            str(p["scheduler_metrics"]),
-            "--metrics-listen-address",
-            HOST,
+        own = [
             "--etcd-data-dir",
             str(etcd),
             "--etcd-client-port",
@@ -244,12 +185,10 @@ class Scheduler(Member):
             # so job streams go through a proxy when there is one.
             "--override-broadcast-host-port",
             topo.dial("daprd->scheduler"),
-            "--tls-enabled=false",
             "--mode",
             "standalone",
-            "--log-level",
-            log_level,
         ]
+        argv = control_plane_argv(bins.scheduler.path, "scheduler", p, log_level, own)
         super().__init__(
             "scheduler",
             ManagedProcess("scheduler", argv, log_path=run_dir / "logs" / "scheduler.log"),

@@ -13,137 +13,31 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError, StackError
-from harness.faults.failpoints import Failpoints
-from harness.faults.toxiproxy import ToxiproxyClient
-from harness.runtime.images import IMAGE_SETS
 from harness.runtime.provision import Binaries, provision_stack
 from harness.settings import Settings
-from harness.stack.components import DEFAULT_TEMPLATES, render_components
-from harness.stack.members import (
-    LINKS,
-    App,
-    Daprd,
-    Member,
-    Placement,
-    Scheduler,
-    Secrets,
-    Topology,
-    Toxiproxy,
-    Valkey,
-)
+from harness.stack.components import render_components
+from harness.stack.config import AppSpec, StackConfig
+from harness.stack.members import App, Daprd, Member, Placement, Scheduler, Toxiproxy, Valkey
 from harness.stack.ports import HOST, PortBlock, reserve_block
 from harness.stack.process import ManagedProcess, MemberProcess
 from harness.stack.registry import RunRecord, reap_orphans
+from harness.stack.topology import LINKS, Secrets, Topology
+from harness.stack.toxiproxy import ToxiproxyClient
 
 if TYPE_CHECKING:
     from harness.stack.container_backend import ContainerBackend
 
 log = logging.getLogger("harness.stack")
-
-LOG_LEVELS = ("debug", "info", "warn", "error", "fatal")
-BACKENDS = ("processes", "containers")
-_APP_ID = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
-REFERENCE_APP_MODULE = "scenarios.order_app"
-
-
-@dataclass(frozen=True)
-class AppSpec:
-    """How to run the workflow app.
-
-    ``command`` is run as given (like ``dapr run -- COMMAND``). ``wait_for_workers``: the
-    app counts as ready only once daprd reports a connected workflow worker.
-    ``health_path``: also wait for ``GET http://127.0.0.1:$APP_PORT<health_path>`` → 200.
-    """
-
-    command: tuple[str, ...]
-    wait_for_workers: bool = True
-    health_path: str | None = None
-    env: Mapping[str, str] = field(default_factory=dict)
-    cwd: Path | None = None
-
-    def __post_init__(self) -> None:
-        if not self.command or not self.command[0]:
-            raise ConfigError(
-                "the app command is empty; give the program to run, e.g. `python app.py`"
-            )
-
-
-def reference_app(*variant_env: tuple[str, str]) -> AppSpec:
-    """The reference order app (``scenarios/order_app``), run with this interpreter."""
-    root = Path(__file__).resolve().parents[2]
-    return AppSpec(
-        command=(sys.executable, "-m", REFERENCE_APP_MODULE),
-        wait_for_workers=True,
-        health_path="/healthz",
-        env=dict(variant_env),
-        cwd=root,
-    )
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    """What one stack runs. All durations in seconds.
-
-    ``app=None`` starts no app (``dapr-chaos exec`` runs its command itself).
-    ``base_port=None`` picks a free port block; an explicit one must be entirely free.
-    ``keep_run_dir=None`` follows the settings (``DAPR_CHAOS_KEEP``).
-    ``proxies=True`` puts a Toxiproxy proxy on every link (app→daprd, daprd→Valkey,
-    daprd→placement, daprd→scheduler) so network faults can be injected.
-    ``backend``: ``"processes"`` (local processes) or ``"containers"`` (one container per
-    member through testcontainers, host network; needs a Docker engine). ``images``
-    (containers only): ``"upstream"`` pulls the published images when missing, ``"local"``
-    uses the ones ``dapr-chaos images build`` makes offline; ``None`` follows the settings
-    (``DAPR_CHAOS_IMAGES``, default upstream).
-    """
-
-    app: AppSpec | None = field(default_factory=reference_app)
-    app_id: str = "orders"
-    base_port: int | None = None
-    log_level: str = "info"
-    ready_timeout: float = 60.0
-    stop_grace: float = 3.0
-    keep_run_dir: bool | None = None
-    components: Path = DEFAULT_TEMPLATES
-    proxies: bool = True
-    backend: str = "processes"
-    images: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError(
-                f"backend {self.backend!r} is invalid; choose one of " + ", ".join(BACKENDS)
-            )
-        if self.images is not None and self.images not in IMAGE_SETS:
-            raise ConfigError(
-                f"image set {self.images!r} is invalid; choose one of {', '.join(IMAGE_SETS)} "
-                "(local: built offline by `dapr-chaos images build`)"
-            )
-        if not _APP_ID.match(self.app_id):
-            raise ConfigError(
-                f"app id {self.app_id!r} is invalid; use 1-40 lowercase letters, digits and "
-                "dashes, starting and ending with a letter or digit"
-            )
-        if self.log_level not in LOG_LEVELS:
-            raise ConfigError(
-                f"log level {self.log_level!r} is invalid; choose one of " + ", ".join(LOG_LEVELS)
-            )
-        if not self.ready_timeout > 0:
-            raise ConfigError(f"ready timeout must be > 0 seconds, got {self.ready_timeout}")
-        if self.stop_grace < 0:
-            raise ConfigError(f"stop grace must be >= 0 seconds, got {self.stop_grace}")
 
 
 class Stack:
@@ -170,7 +64,6 @@ class Stack:
         self.timings: dict[str, float] = {}
         self._secrets = Secrets(secrets.token_urlsafe(24), secrets.token_urlsafe(24))
         self.topology: Topology | None = None
-        self.failpoints: Failpoints | None = None
         # Processes started outside the members (the `exec` command): stopped by stop().
         self._extra: list[ManagedProcess] = []
         self._containers: ContainerBackend | None = None
@@ -242,8 +135,7 @@ class Stack:
         self._record.save()
         if self._containers is not None:
             self._containers.bind(run_id, self.run_dir, self._record.add_container)
-        self.failpoints = Failpoints(self.run_dir / "failpoints")
-        self.failpoints.clear()
+        self.failpoints_dir.mkdir(mode=0o700)
         components = render_components(
             cfg.components,
             self.run_dir / "components",
@@ -388,8 +280,17 @@ class Stack:
 
     @property
     def ledger_path(self) -> Path:
-        assert self.run_dir is not None
+        """The app's ledger (``DAPR_CHAOS_LEDGER``): effects, invocations, failpoint hits."""
+        if self.run_dir is None:
+            raise StackError("the stack is not started")
         return self.run_dir / "ledger.jsonl"
+
+    @property
+    def failpoints_dir(self) -> Path:
+        """Where failpoints are armed and their hits counted (``DAPR_CHAOS_FAILPOINTS``)."""
+        if self.run_dir is None:
+            raise StackError("the stack is not started")
+        return self.run_dir / "failpoints"
 
     def process(self, name: str) -> MemberProcess:
         """The managed process of member ``name`` (app, daprd, scheduler, placement, valkey)."""
@@ -425,7 +326,7 @@ class Stack:
                 "DAPR_CHAOS_RUN_DIR": str(self.run_dir),
                 "DAPR_CHAOS_LEDGER": str(self.ledger_path),
                 "DAPR_CHAOS_VALKEY_URL": self.valkey_url,
-                "DAPR_CHAOS_FAILPOINTS": str(self.run_dir / "failpoints"),
+                "DAPR_CHAOS_FAILPOINTS": str(self.failpoints_dir),
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -1,6 +1,6 @@
 """What the Locust workload reads from its environment: one typed object, read once.
 
-The runner (:mod:`harness.workload.load`) writes these variables for the Locust processes
+The runner (:mod:`harness.experiment.load`) writes these variables for the Locust processes
 it starts; a user running ``locust -f harness/workload/locustfile.py`` sets them by hand.
 All are optional:
 
@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ConfigError
+
+WORKFLOW_REQUEST = "WORKFLOW"  # the locustfile's end-to-end row (its request type)
 
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$")
 
@@ -122,3 +124,36 @@ class WorkloadConfig:
         if self.seed is not None:
             env["DAPR_CHAOS_LOAD_SEED"] = str(self.seed)
         return env
+
+
+@dataclass(frozen=True)
+class LoadProfile:
+    """``users`` concurrent Locust users, spawned at ``spawn_rate`` users/s, for
+    ``duration`` seconds (Locust runs whole seconds: rounded up); ``workers`` > 0 runs
+    Locust distributed, a master and that many worker processes. Bad values raise
+    ConfigError."""
+
+    users: int
+    spawn_rate: float
+    duration: float
+    workers: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.users, bool) or not isinstance(self.users, int) or self.users < 1:
+            raise ConfigError(f"users must be a positive integer, got {self.users!r}")
+        if not (math.isfinite(self.spawn_rate) and self.spawn_rate > 0):
+            raise ConfigError(f"spawn rate must be > 0 users per second, got {self.spawn_rate}")
+        if not (math.isfinite(self.duration) and self.duration > 0):
+            raise ConfigError(f"duration must be > 0 seconds, got {self.duration}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int):
+            raise ConfigError(f"workers must be an integer, got {self.workers!r}")
+        if self.workers < 0 or self.workers > self.users:
+            raise ConfigError(
+                f"workers must be in 0..users ({self.users}), got {self.workers}; "
+                "0 runs Locust in one process"
+            )
+
+    @property
+    def ramp_s(self) -> int:
+        """Seconds until every user runs, plus one for their first workflows to finish."""
+        return math.ceil(self.users / self.spawn_rate) + 1

@@ -13,7 +13,7 @@ Beside the HTTP rows (``POST /orders``, ``GET /orders/[id]``) Locust shows a
 seen terminal (at most one poll interval late). It fails when the workflow ended FAILED
 or TERMINATED, or was not terminal within ``DAPR_CHAOS_LOAD_WAIT`` seconds.
 
-Orders come from :meth:`~harness.workload.orders.OrderGenerator.mixed`: many customers,
+Orders come from :meth:`~harness.workload.order_generator.OrderGenerator.mixed`: many customers,
 popular products more often, totals = quantity x unit price, some out of stock.
 Configuration: the ``DAPR_CHAOS_LOAD_*`` variables of
 :mod:`harness.workload.load_config` (URL, id prefix, operation log, seed, poll interval).
@@ -29,10 +29,10 @@ from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
 
 from harness.errors import ConfigError
-from harness.workload.load_config import WorkloadConfig
-from harness.workload.load_result import WORKFLOW_REQUEST
+from harness.record.history import TERMINAL
+from harness.workload.load_config import WORKFLOW_REQUEST, WorkloadConfig
 from harness.workload.operations import OperationWriter
-from harness.workload.orders import TERMINAL, OrderGenerator
+from harness.workload.order_generator import OrderGenerator
 
 WORKFLOW_NAME = "order end-to-end"
 POST_NAME = "/orders"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.workload.orders import Order
+from harness.workload.order_api import Order
 
 
 class OperationWriter:

@@ -3,9 +3,7 @@ same scenario: a check that cannot fail is a defect."""
 
 from __future__ import annotations
 
-from harness import OrderAPIClient, Orders, Stack, Verdict
-from harness.chaos import Chaos
-from harness.checks.verification import Verification
+from harness import Chaos, OrderAPIClient, Orders, Stack, Verdict, Verification
 
 VARIANT = "payment-not-idempotent"
 

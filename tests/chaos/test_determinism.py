@@ -5,9 +5,7 @@ memory instead of the history."""
 
 from __future__ import annotations
 
-from harness import OrderAPIClient, Orders, Stack, Verdict
-from harness.chaos import Chaos
-from harness.checks.determinism import determinism
+from harness import Chaos, OrderAPIClient, Orders, Stack, Verdict, determinism
 
 VARIANT = "replay-unsafe"
 

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import ConfigError, Orders, Stack, StackConfig
-from harness.chaos import Chaos
-from harness.errors import FaultError, StackError
+from harness import Chaos, ConfigError, FaultError, Orders, Stack, StackConfig, StackError
 
 
 def proc_state(pid: int) -> str:
@@ -44,7 +42,11 @@ def app_processes(stack: Stack) -> list[int]:
             cmd = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if marker in env and b"scenarios.order_app" in cmd and proc_state(int(entry.name)) != "Z":
+        if (
+            marker in env
+            and b"harness.reference_apps.orders" in cmd
+            and proc_state(int(entry.name)) != "Z"
+        ):
             found.append(int(entry.name))
     return found
 

@@ -7,9 +7,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness import OrderAPIClient, Orders, Stack, StackConfig, Verdict, reference_app
-from harness.chaos import KNOWN_REGISTRATION_RACE, Chaos
-from harness.checks.exactly_once import NEW_TASK
+from harness import (
+    KNOWN_REGISTRATION_RACE,
+    Chaos,
+    OrderAPIClient,
+    Orders,
+    Stack,
+    StackConfig,
+    Verdict,
+    reference_app,
+)
+from harness.testing import NEW_TASK
 
 pytestmark = pytest.mark.slow
 

@@ -3,9 +3,7 @@ under Locust load, makes the non-idempotent payment charge twice."""
 
 from __future__ import annotations
 
-from harness import Stack, Verdict
-from harness.chaos import Chaos
-from harness.workload.load import LoadProfile, run_load
+from harness import Chaos, LoadProfile, Stack, Verdict, run_load
 
 VARIANT = "payment-not-idempotent"
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import Stack
-from harness.chaos import Chaos
-from harness.errors import FaultError
-from harness.faults.process import Kill
-from harness.faults.schedule import At, FaultEvent, Schedule
-from harness.workload.load import LoadProfile, run_load
+from harness import At, Chaos, FaultError, FaultEvent, Kill, LoadProfile, Schedule, Stack, run_load
 
 
 def test_an_app_kill_under_load_shows_a_dip_and_a_recovery(dapr_stack: Stack, chaos: Chaos) -> None:

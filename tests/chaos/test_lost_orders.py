@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from harness import OrderAPIClient, Orders, Stack, Verdict
-from harness.chaos import Chaos
-from harness.checks.verification import Verification
+from harness import Chaos, OrderAPIClient, Orders, Stack, Verdict, Verification
 
 VARIANT = "loses-orders"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness import Orders, Stack
-from harness.chaos import Chaos
+from harness import Chaos, Orders, Stack
 
 ACTIVITIES = ("check_inventory", "charge_payment", "reserve_stock", "notify_customer")
 GATE = "reserve_stock.before_effect"

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import pytest
 
-from harness import Orders
-from harness.chaos import Chaos
-from harness.errors import FaultError
-from harness.faults import toxiproxy as tx
-from harness.faults.network import LinkDown, LinkToxic
-from harness.faults.process import Kill, Pause
-from harness.faults.schedule import At, FaultEvent, OnCompleted, OnFailpoint, Schedule
-from harness.runner import run_schedule
+from harness import (
+    At,
+    Chaos,
+    FaultError,
+    FaultEvent,
+    Kill,
+    LinkDown,
+    LinkToxic,
+    OnCompleted,
+    OnFailpoint,
+    Orders,
+    Pause,
+    Schedule,
+    Toxic,
+    run_schedule,
+)
 
 
 def test_a_schedule_of_event_and_time_triggers_runs_three_phases(
@@ -23,7 +31,9 @@ def test_a_schedule_of_event_and_time_triggers_runs_three_phases(
             FaultEvent(
                 OnFailpoint("charge_payment.after_effect", nth=3), Kill("app"), duration=1.0
             ),
-            FaultEvent(OnCompleted(5), LinkToxic("daprd->valkey", tx.latency(200)), duration=1.0),
+            FaultEvent(
+                OnCompleted(5), LinkToxic("daprd->valkey", Toxic.latency(200)), duration=1.0
+            ),
             FaultEvent(At(0.5), Pause("scheduler"), duration=0.5),
         )
     )

@@ -11,9 +11,7 @@ import time
 
 import pytest
 
-from harness import Stack
-from harness.chaos import Chaos
-from harness.faults import toxiproxy as tx
+from harness import Chaos, Stack, Toxic
 
 
 def ask_valkey(
@@ -46,14 +44,14 @@ def test_black_hole_passes_no_data(dapr_stack: Stack, chaos: Chaos) -> None:
 
 
 def test_limit_data_closes_after_n_bytes(dapr_stack: Stack, chaos: Chaos) -> None:
-    chaos.toxic("daprd->valkey", tx.limit_data(5))
+    chaos.toxic("daprd->valkey", Toxic.limit_data(5))
     data, _, _ = ask_valkey(dapr_stack)
     assert data == b"-NOAU"
 
 
 def test_slicer_splits_and_delays_the_reply(dapr_stack: Stack, chaos: Chaos) -> None:
     fast, quick, _ = ask_valkey(dapr_stack)
-    chaos.toxic("daprd->valkey", tx.slicer(average_bytes=4, delay_us=20_000))
+    chaos.toxic("daprd->valkey", Toxic.slicer(average_bytes=4, delay_us=20_000))
     sliced, took, calls = ask_valkey(dapr_stack)
     assert sliced == fast
     assert calls >= 5 and took >= quick + 0.1
@@ -62,7 +60,7 @@ def test_slicer_splits_and_delays_the_reply(dapr_stack: Stack, chaos: Chaos) -> 
 def test_bandwidth_limits_throughput(dapr_stack: Stack, chaos: Chaos) -> None:
     pings = b"PING\r\n" * 200  # 200 replies of 34 bytes: 6.8 KB back
     _, quick, _ = ask_valkey(dapr_stack, pings, lines=200)
-    chaos.toxic("daprd->valkey", tx.bandwidth(4))  # 4 KB/s
+    chaos.toxic("daprd->valkey", Toxic.bandwidth(4))  # 4 KB/s
     data, took, _ = ask_valkey(dapr_stack, pings, lines=200, timeout=5)
     assert data.count(b"\r\n") == 200 and took >= 1.0 > quick
 

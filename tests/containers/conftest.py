@@ -9,12 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness import Stack
-from harness.errors import HarnessError
+from harness import HarnessError, Settings, Stack
 from harness.plugin import stack_config_from
-from harness.runtime.images import build_images
-from harness.settings import Settings
-from harness.stack.engine import engine_problem
+from harness.testing import build_images, engine_problem
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

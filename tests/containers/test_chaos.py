@@ -3,16 +3,14 @@ the container stack, plus proof that each fault really went through Docker."""
 
 from __future__ import annotations
 
-from harness import Orders, Stack
-from harness.chaos import Chaos
-from harness.stack.container import ContainerProcess
-from harness.stack.engine import docker_client
+from harness import Chaos, Orders, Stack
+from harness.testing import docker_client, is_container
 from tests.chaos import test_scenarios as scenarios
 
 
 def container_of(stack: Stack, name: str) -> str:
     process = stack.process(name)
-    assert isinstance(process, ContainerProcess) and process.container_id is not None
+    assert is_container(process) and getattr(process, "container_id", None) is not None
     return process.container_id
 
 

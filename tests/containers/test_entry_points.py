@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness import Settings
-from harness.stack.engine import OWNER_LABEL, docker_client
+from harness.testing import OWNER_LABEL, docker_client
 
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[2]

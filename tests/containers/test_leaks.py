@@ -13,14 +13,18 @@ from typing import Any
 
 import pytest
 
-from harness import AppSpec, Stack, StackConfig
-from harness.errors import ConfigError, StackError
-from harness.runtime import images
-from harness.runtime.images import build_images
-from harness.settings import Settings
-from harness.stack.engine import RUN_LABEL, docker_client, reap_containers
-from harness.stack.ports import port_is_free
-from harness.stack.registry import reap_orphans, registry_dir
+from harness import AppSpec, ConfigError, Settings, Stack, StackConfig, StackError
+from harness.testing import (
+    RUN_LABEL,
+    UPSTREAM_IMAGES,
+    build_images,
+    docker_client,
+    local_recipes,
+    port_is_free,
+    reap_containers,
+    reap_orphans,
+    registry_dir,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,7 +72,7 @@ def test_a_failed_start_reports_the_app_log_and_leaves_no_container(docker_engin
 
 def test_images_build_is_idempotent_and_uses_no_build_cache(docker_engine: None) -> None:
     client = docker_client()
-    refs = [r.ref for r in images.local_recipes(Settings.from_env(), progress=lambda _l: None)]
+    refs = [r.ref for r in local_recipes(Settings.from_env(), progress=lambda _l: None)]
     ids = {ref: client.images.get(ref).id for ref in refs}
     before = engine_footprint()
     assert build_images(Settings.from_env(), progress=lambda _l: None) == []
@@ -113,8 +117,8 @@ def test_a_missing_upstream_image_is_one_clear_error_and_starts_nothing(
     docker_engine: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A registry on a closed loopback port: the pull fails at once, no traffic leaves the host.
-    for member in images.UPSTREAM:
-        monkeypatch.setitem(images.UPSTREAM, member, f"127.0.0.1:9/dapr-chaos/{member}:0")
+    for member in UPSTREAM_IMAGES:
+        monkeypatch.setitem(UPSTREAM_IMAGES, member, f"127.0.0.1:9/dapr-chaos/{member}:0")
     runs = set(registry_dir().glob("*.json"))
     with pytest.raises(ConfigError) as info:
         Stack(StackConfig(backend="containers", images="upstream")).start()

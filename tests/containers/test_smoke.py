@@ -6,8 +6,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from harness import Ledger, Orders, Stack, Verdict, conservation
-from harness.stack.container import ContainerProcess
-from harness.stack.engine import RUN_LABEL, docker_client
+from harness.testing import RUN_LABEL, docker_client, is_container
 
 MEMBERS = {"toxiproxy", "valkey", "placement", "scheduler", "daprd", "app"}
 
@@ -17,7 +16,7 @@ def test_every_member_is_a_running_container_on_the_host_network(dapr_stack: Sta
     api = docker_client().api
     for name, member in dapr_stack.members.items():
         process = member.process
-        assert isinstance(process, ContainerProcess), name
+        assert is_container(process), name
         assert process.container_id is not None
         info = api.inspect_container(process.container_id)
         assert info["State"]["Status"] == "running", name

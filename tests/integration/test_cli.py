@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.stack.process import group_members
-from harness.stack.registry import registry_dir
+from harness.testing import group_members, registry_dir
 from tests.commands import run_cli
 from tests.integration.leftovers import child_processes
 

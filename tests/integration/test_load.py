@@ -10,17 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-from harness import Stack
-from harness.stack.process import group_members
-from harness.stack.registry import registry_dir
-from harness.workload.load import LoadProfile, run_load
-from harness.workload.operations import Operations
+from harness import LoadProfile, Stack, run_load
+from harness.testing import Operations, group_members, registry_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def assert_every_order_accounted_for(stack: Stack, result_prefix: str, result: object) -> None:
-    from harness.workload.load import LoadResult
+    from harness import LoadResult
 
     assert isinstance(result, LoadResult)
     accepted = set(result.accepted_ids)

@@ -51,3 +51,53 @@ def test_plugin_can_be_disabled(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:dapr_chaos")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'dapr_stack' not found*"])
+
+
+def test_hooks_configure_the_stack_add_checks_and_receive_scenario_outcomes(
+    pytester: pytest.Pytester,
+) -> None:
+    """The three documented hooks (harness.hooks), implemented in a user's conftest."""
+    pytester.makeconftest(
+        """
+        import dataclasses, json, pathlib
+        from harness import CheckResult, Verdict
+
+        def pytest_dapr_chaos_configure_stack(config, stack_config):
+            return dataclasses.replace(stack_config, app_id="hooked")
+
+        def pytest_dapr_chaos_add_checks(history):
+            n = len(history.accepted)
+            verdict = Verdict.FAIL if n == 2 else Verdict.PASS
+            return [CheckResult("at-most-one-order", verdict, f"{n} accepted")]
+
+        def pytest_dapr_chaos_scenario_outcome(outcome, report_dir):
+            with open(pathlib.Path(report_dir).parent / "outcomes.jsonl", "a") as f:
+                f.write(json.dumps([outcome.scenario.name, outcome.verdict.value]) + "\\n")
+        """
+    )
+    pytester.makepyfile(
+        test_user="""
+        def test_configured(dapr_stack):
+            assert dapr_stack.config.app_id == "hooked"
+
+        def test_one_order_passes(chaos, orders):
+            orders.submit()
+            verification = chaos.assert_ok(orders)
+            assert verification.result("at-most-one-order").passed
+
+        def test_two_orders_fail_on_the_users_check(chaos, orders):
+            orders.submit_many(2)
+            chaos.assert_ok(orders)
+    """
+    )
+    pytester.path.joinpath("quick.scenario.yaml").write_text(
+        "name: quick\nworkload: {orders: 1, concurrency: 1}\n"
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--dapr-chaos-report", "reports", "-v"
+    )
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["*test_two_orders_fail_on_the_users_check*FAILED*"])
+    result.stdout.fnmatch_lines(["*at-most-one-order: FAIL: 2 accepted*"])
+    lines = (pytester.path / "reports" / "outcomes.jsonl").read_text().splitlines()
+    assert lines == ['["quick", "pass"]']

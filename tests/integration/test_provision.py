@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness import ProvisionError, Settings
-from harness.runtime.provision import locate, provision
+from harness.testing import locate, provision
 
 
 def settings(tmp_path: Path, **env: str) -> Settings:

@@ -22,8 +22,7 @@ from harness import (
     StackConfig,
     StackError,
 )
-from harness.stack.ports import PORT_NAMES
-from harness.stack.registry import reap_orphans, registry_dir
+from harness.testing import PORT_NAMES, reap_orphans, registry_dir
 from tests.integration.leftovers import Footprint, child_processes
 
 NO_APP = None
@@ -148,8 +147,7 @@ def test_a_killed_owner_is_reaped_on_the_next_run() -> None:
     info = json.loads(owner.stdout.readline())
     owner.send_signal(signal.SIGKILL)
     owner.wait()
-    from harness.stack.ports import port_is_free
-    from harness.stack.process import group_members
+    from harness.testing import group_members, port_is_free
 
     # The app's grandchild (`sleep 300`) outlives its killed owner: the kernel's
     # parent-death signal reaches direct children only. Only the reaper (this call, or

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import Stack, StackConfig
-from harness.record.instances import InstanceReader
-from harness.record.recorder import record_histories
+from harness import InstanceReader, Stack, StackConfig, record_histories
 
 SHOP = Path(__file__).resolve().parent / "apps" / "shop.py"
 PREFIX = "golden-"

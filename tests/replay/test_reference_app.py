@@ -6,13 +6,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import Orders, Stack, Verdict
-from harness.chaos import Chaos
-from harness.record.instances import InstanceReader
-from harness.record.recorder import history_rows, read_history, record_histories
-from harness.replay import replay_histories
+from harness import (
+    Chaos,
+    InstanceReader,
+    Orders,
+    Stack,
+    Verdict,
+    history_rows,
+    read_history,
+    record_histories,
+    replay_histories,
+)
 
-REFERENCE = "scenarios.order_app.workflow"
+REFERENCE = "harness.reference_apps.orders.workflow"
 CHANGED = "tests.replay.apps.order_changed"
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness.record.recorder import read_history
+from harness import read_history
 from tests.replay.conftest import PREFIX, SHOP, Recorded
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from harness.record.recorder import read_history
-from harness.replay import Mismatch, assert_replays, replay_histories
+from harness import Mismatch, assert_replays, read_history, replay_histories
 from tests.replay.apps import changed, shop
 from tests.replay.conftest import Recorded
 

@@ -6,7 +6,7 @@ from harness import Order, OrderStatus, Verdict
 from harness.checks.exactly_once import NEW_TASK, SAME_TASK, exactly_once
 from harness.checks.nothing_lost import completed, nothing_lost
 from harness.checks.worker_health import worker_health
-from harness.record.history import History
+from harness.record.history import Attempt, History, Outcome
 from harness.record.ledger import Effect, Invocation, Ledger
 from harness.record.timeline import Timeline
 
@@ -25,7 +25,7 @@ def history(
     **kw: object,
 ) -> History:
     return History(
-        accepted={"o-1": ORDER},
+        attempts={"o-1": Attempt("o-1", Outcome.OK, ORDER.as_json())},
         statuses={"o-1": status},
         ledger=Ledger(effects, invocations or []),
         timeline=Timeline(),

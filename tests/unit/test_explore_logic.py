@@ -19,18 +19,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.errors import ConfigError
-from harness.explore import ERROR, PASS, VIOLATION, Observation, explore
-from harness.explore_cli import base_scenario, restriction
-from harness.explore_profiles import EXPLORE_PROFILES
-from harness.faults.failpoints import Failpoint
-from harness.scenario import FaultSpec, Scenario, parse_scenario
-from harness.strategies import (
+from harness.explore.profiles import EXPLORE_PROFILES
+from harness.explore.runner import base_scenario, restriction
+from harness.explore.search import ERROR, PASS, VIOLATION, Observation, explore
+from harness.explore.strategies import (
     DURATIONS,
     FaultPlan,
     FaultSpace,
     fault_schedules,
     single_fault_sweep,
 )
+from harness.faults.failpoints import Failpoint
+from harness.scenario.model import FaultSpec, Scenario
+from harness.scenario.parse import parse_scenario
 
 CI = EXPLORE_PROFILES["ci"]
 SPACE = FaultSpace.reference(orders=6)

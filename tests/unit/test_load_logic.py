@@ -11,23 +11,24 @@ import pytest
 from harness import Verdict
 from harness.checks.slo import SLO, check_slos
 from harness.errors import ConfigError
-from harness.workload.load_config import WorkloadConfig
-from harness.workload.load_result import Latency, LoadProfile, LoadResult
-from harness.workload.locust_process import LocustCommand, run_time_s
-from harness.workload.operations import Operations, OperationWriter
-from harness.workload.orders import OUT_OF_STOCK, UNIT_PRICES, OrderGenerator
-from harness.workload.series import (
+from harness.experiment.load_result import LoadResult
+from harness.record.series import (
     NO_BASELINE,
     NO_FAULT,
     NOT_RECOVERED,
     OUTLASTED,
     RECOVERED,
+    Latency,
     Second,
     Window,
     per_second,
     percentile,
     recovery_of,
 )
+from harness.workload.load_config import LoadProfile, WorkloadConfig
+from harness.workload.locust_process import LocustCommand, run_time_s
+from harness.workload.operations import Operations, OperationWriter
+from harness.workload.order_generator import OUT_OF_STOCK, UNIT_PRICES, OrderGenerator
 
 
 @pytest.mark.parametrize(

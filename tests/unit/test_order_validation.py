@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from scenarios.order_app.api import BadOrder, parse_order
+from harness.reference_apps.orders.api import BadOrder, parse_order
 
 GOOD = {
     "orderId": "o-1",

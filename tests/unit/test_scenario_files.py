@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.cli.run import DEFAULT_SCENARIOS, select
 from harness.errors import ConfigError
 from harness.faults.network import LinkToxic
 from harness.faults.process import Kill
 from harness.faults.schedule import At, OnCompleted, OnFailpoint
-from harness.run import DEFAULT_SCENARIOS, select
-from harness.scenario import discover, load_all, load_scenario, parse_scenario
-from harness.selection import matches
+from harness.scenario.parse import discover, load_all, load_scenario, parse_scenario
+from harness.scenario.selection import matches
 
 GOOD = """\
 name: good-one

@@ -1,5 +1,5 @@
 """The reference order workflow with charge and reserve swapped: in-flight and recorded
-instances no longer replay. (Activities as in scenarios/order_app/workflow.py.)"""
+instances no longer replay. (Activities as in harness/reference_apps/orders/workflow.py.)"""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from dapr.ext.workflow import DaprWorkflowContext
 
-from scenarios.order_app.workflow import (
+from harness.reference_apps.orders.workflow import (
     APPROVED,
     RETRY,
     charge_payment,

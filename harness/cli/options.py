@@ -1,0 +1,231 @@
+"""Options shared by the CLI and the pytest plugin, each declared once.
+
+The value types (argparse ``type=``) raise ``argparse.ArgumentTypeError`` with what was
+wrong, which argparse and pytest turn into a usage error naming the option (exit 2).
+:data:`STACK_OPTIONS` are the stack's settings: the CLI adds them as ``--NAME`` to every
+command that starts a stack, the plugin as ``--dapr-chaos-NAME``; :func:`stack_config`
+turns the parsed values into a :class:`~harness.stack.config.StackConfig`.
+
+Importing this module imports nothing heavy (no Dapr SDK, gRPC, Locust or Docker client):
+the pytest plugin registers its options with it on every pytest run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from harness.runtime.images import IMAGE_SETS
+from harness.stack.config import BACKENDS, LOG_LEVELS, AppSpec, StackConfig
+from harness.stack.ports import BLOCK_SIZE
+
+# -- value types -----------------------------------------------------------------------
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def _integer(text: str, what: str = "an integer") -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+
+
+def seconds(text: str) -> float:
+    """A duration in seconds, > 0."""
+    value = _number(text, "a number of seconds")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
+
+
+def rate(text: str) -> float:
+    """A rate (per second), > 0."""
+    value = _number(text, "a number")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def limit(text: str) -> float:
+    """A limit (an SLO bound), >= 0."""
+    value = _number(text, "a number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = _integer(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def port(text: str) -> int:
+    """A TCP port, 1..65535."""
+    value = _integer(text, "a port number")
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be in 1..65535, got {text}")
+    return value
+
+
+def base_port(text: str) -> int:
+    """First port of a stack's block: the whole block must fit below 65536."""
+    value = _integer(text, "a port number")
+    highest = 65535 - BLOCK_SIZE
+    if not 1024 <= value <= highest:
+        raise argparse.ArgumentTypeError(f"base port must be in 1024..{highest}, got {text}")
+    return value
+
+
+def comma_list(allowed: Sequence[str], what: str) -> Callable[[str], tuple[str, ...]]:
+    """A comma-separated, non-empty list of values from ``allowed``."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        values = tuple(v.strip() for v in text.split(",") if v.strip())
+        bad = [v for v in values if v not in allowed]
+        if bad or not values:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {bad or text!r}; choose from {', '.join(allowed)}"
+            )
+        return values
+
+    return parse
+
+
+# -- options declared once -------------------------------------------------------------
+
+
+class _Adder(Protocol):
+    """argparse's ``add_argument`` and pytest's ``addoption``, as far as used here."""
+
+    def __call__(self, *names: str, **kwargs: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option: ``name`` as the CLI spells it (``--NAME``); ``pytest_name`` if the
+    plugin spells it otherwise (``--dapr-chaos-<pytest_name>``). ``flag``: a switch."""
+
+    name: str
+    help: str
+    type: Callable[[str], Any] | None = None
+    default: Any = None
+    choices: tuple[str, ...] | None = None
+    flag: bool = False
+    pytest_name: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.name.replace("-", "_")
+
+    def add(self, add: _Adder, spelling: str, dest: str) -> None:
+        if self.flag:
+            add(spelling, action="store_true", dest=dest, help=self.help)
+            return
+        kwargs: dict[str, Any] = {"default": self.default, "help": self.help, "dest": dest}
+        if self.type is not None:
+            kwargs["type"] = self.type
+        if self.choices is not None:
+            kwargs["choices"] = self.choices
+        add(spelling, **kwargs)
+
+
+BACKEND_OPTIONS = (
+    Option(
+        "backend",
+        "run the stack as local processes (default) or as containers (needs a Docker engine)",
+        default="processes",
+        choices=BACKENDS,
+    ),
+    Option(
+        "images",
+        "containers: upstream images (pulled) or local ones (`dapr-chaos images build`); "
+        "default: DAPR_CHAOS_IMAGES or upstream",
+        choices=IMAGE_SETS,
+    ),
+)
+
+STACK_OPTIONS = (
+    Option("app-id", "Dapr app id (default: orders)", default="orders"),
+    Option(
+        "base-port",
+        f"first port of the stack's {BLOCK_SIZE}-port block (default: a free block)",
+        type=base_port,
+    ),
+    Option(
+        "log-level",
+        "log level of daprd, placement and scheduler (default: info)",
+        default="info",
+        choices=LOG_LEVELS,
+    ),
+    Option(
+        "ready-timeout",
+        "seconds to wait for each stack member to become ready (default: 60)",
+        type=seconds,
+        default=60.0,
+    ),
+    Option(
+        "keep-run-dir",
+        "keep the run directory (logs, data) after the stack stops",
+        flag=True,
+        pytest_name="keep",
+    ),
+    *BACKEND_OPTIONS,
+)
+
+
+PYTEST_DEST = "dapr_chaos_"  # plugin option dests carry it: no clash with other plugins
+
+
+def add_to_parser(group: argparse._ActionsContainer, options: Iterable[Option]) -> None:
+    """Add ``options`` to a CLI parser or argument group as ``--NAME``."""
+    for option in options:
+        option.add(group.add_argument, f"--{option.name}", option.dest)
+
+
+def add_to_pytest(group: Any, options: Iterable[Option]) -> None:
+    """Add ``options`` to a pytest option group as ``--dapr-chaos-NAME`` (dest
+    ``dapr_chaos_<name>``)."""
+    for option in options:
+        spelling = f"--dapr-chaos-{option.pytest_name or option.name}"
+        option.add(group.addoption, spelling, PYTEST_DEST + option.dest)
+
+
+def add_stack_options(parser: argparse.ArgumentParser) -> None:
+    """The stack options of a CLI command that starts a stack."""
+    add_to_parser(parser.add_argument_group("stack"), STACK_OPTIONS)
+
+
+def stack_config(value: Callable[[str], Any], app: AppSpec | None) -> StackConfig:
+    """The StackConfig that parsed stack options describe, running ``app``; ``value``
+    gives an option's parsed value by its CLI ``dest`` (``base_port``, ...)."""
+    return StackConfig(
+        app=app,
+        app_id=value("app_id"),
+        base_port=value("base_port"),
+        log_level=value("log_level"),
+        ready_timeout=value("ready_timeout"),
+        keep_run_dir=True if value("keep_run_dir") else None,
+        backend=value("backend"),
+        images=value("images"),
+    )

@@ -1,0 +1,187 @@
+"""``dapr-chaos run``: validate scenario files, run them, write the report, print verdicts;
+and ``dapr-chaos demo`` (what ``make demo`` runs): ``run`` on the shipped scenario set
+against the reference order app, the report in ``reports/<timestamp>-demo/`` with
+``reports/latest`` pointing at it.
+
+Exit status: 0 every scenario passed; 1 a check or SLO failed, or the harness could not
+carry a scenario out; 2 bad input (a scenario file, an option), before anything starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.checks.result import Verdict
+from harness.cli import options
+from harness.errors import ConfigError
+from harness.report.journal import new_report_dir
+from harness.report.writer import write_report
+from harness.runtime.images import IMAGE_SETS
+from harness.scenario.campaign import run_scenarios, verdict_of
+from harness.scenario.model import Scenario
+from harness.scenario.outcome import ScenarioOutcome
+from harness.scenario.parse import load_all
+from harness.scenario.selection import matches
+from harness.settings import Settings
+from harness.stack.config import BACKENDS
+
+DEFAULT_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def select(scenarios: Sequence[Scenario], expr: str | None) -> list[Scenario]:
+    chosen = [sc for sc in scenarios if matches(expr, sc.name)]
+    if not chosen:
+        names = ", ".join(sc.name for sc in scenarios)
+        raise ConfigError(f"-k {expr!r} selects none of the {len(scenarios)} scenarios: {names}")
+    return chosen
+
+
+def verdict_table(outcomes: Sequence[ScenarioOutcome]) -> str:
+    width = max([len(o.label) for o in outcomes] + [8])
+    lines = [f"{'scenario':{width}}  verdict  seconds  checks"]
+    for o in outcomes:
+        if o.error:
+            detail = "harness error: " + o.error.splitlines()[0][:100]
+        else:
+            detail = " ".join(f"{c.name}={c.verdict.value}" for c in o.checks)
+        verdict = o.verdict.value.upper()
+        lines.append(f"{o.label:{width}}  {verdict:7}  {o.duration:7.1f}  {detail}")
+    return "\n".join(lines)
+
+
+def run_command(
+    paths: Sequence[Path],
+    *,
+    expr: str | None,
+    report_root: Path,
+    repeat: int,
+    settings: Settings,
+    name: str | None = None,
+    backend: str | None = None,
+    images: str | None = None,
+    argv: Sequence[str] = (),
+) -> int:
+    """Everything ``dapr-chaos run`` does; returns the exit status."""
+    scenarios = select(load_all(list(paths) or [DEFAULT_SCENARIOS]), expr)
+    if repeat < 1:
+        raise ConfigError(f"--repeat must be >= 1, got {repeat}")
+    label = name or (scenarios[0].name if len(scenarios) == 1 else "run")
+    report = new_report_dir(report_root, label)
+    _say(f"{len(scenarios)} scenario(s), {repeat} time(s) each; report: {report}")
+    started = time.time()
+    outcomes: list[ScenarioOutcome] = []
+    page: Path | None = None
+    try:
+        run_scenarios(
+            scenarios,
+            report,
+            repeat=repeat,
+            settings=settings,
+            progress=_say,
+            backend=backend,
+            images=images,
+            outcomes=outcomes,
+        )
+    finally:
+        interrupted = sys.exc_info()[0] is not None
+        if outcomes:
+            page = write_report(
+                report,
+                outcomes,
+                name=label,
+                started=started,
+                ended=time.time(),
+                command=list(argv) or sys.argv,
+                aborted=interrupted,
+            )
+            if interrupted:
+                _say(f"stopped early; report of the {len(outcomes)} finished run(s): {page}")
+        elif not any(report.iterdir()):
+            report.rmdir()  # nothing ran: leave no empty report behind
+    _say("")
+    _say(verdict_table(outcomes))
+    _say(f"report: {page}")
+    verdict = verdict_of(outcomes)
+    _say(f"verdict: {verdict.value.upper()}")
+    return 0 if verdict is Verdict.PASS else 1
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    return run_command(
+        args.paths,
+        expr=args.expr,
+        report_root=Path(args.report),
+        repeat=args.repeat,
+        settings=settings,
+        name=args.name,
+        backend=args.backend,
+        images=args.images,
+        argv=["dapr-chaos", *sys.argv[1:]],
+    )
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """The shipped scenario set against the reference order app (``make demo``): 0 when
+    every scenario passed, 1 otherwise (see the printed report path)."""
+    return run_command(
+        [DEFAULT_SCENARIOS],
+        expr=args.expr,
+        report_root=Path(args.report),
+        repeat=1,
+        settings=settings,
+        name="demo",
+        backend=args.backend,
+        images=args.images,
+        argv=["dapr-chaos", "demo"],
+    )
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``demo`` and ``run``."""
+    p = sub.add_parser(
+        "demo", help="run the shipped chaos scenarios against the reference app and report"
+    )
+    p.add_argument("-k", dest="expr", help="select scenarios by name (as for run)")
+    p.add_argument("--report", default="reports", help="report root directory (default: reports)")
+    options.add_to_parser(p, options.BACKEND_OPTIONS)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "run",
+        help="run scenario files (default: the shipped set in scenarios/) and write a report",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="scenario files or directories (*.scenario.yaml); default: scenarios/",
+    )
+    p.add_argument(
+        "-k", dest="expr", help="select scenarios by name, e.g. -k 'daprd and not pause'"
+    )
+    p.add_argument("--report", default="reports", help="report root directory (default: reports)")
+    p.add_argument(
+        "--repeat", type=options.positive_int, default=1, help="run each scenario N times"
+    )
+    p.add_argument("--name", help="report name (default: the scenario name, or 'run')")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="run every scenario with this backend (default: each scenario's own, processes)",
+    )
+    p.add_argument(
+        "--images",
+        choices=IMAGE_SETS,
+        default=None,
+        help="containers: upstream or local images (default: DAPR_CHAOS_IMAGES or upstream)",
+    )
+    p.set_defaults(func=cmd_run)

@@ -1,0 +1,338 @@
+"""Chaos on a running stack: inject faults, arm failpoints, heal, and verify.
+
+One ``Chaos`` per test (the pytest ``chaos`` fixture) on a shared stack. It is a facade
+over three parts with one job each: the :class:`~harness.faults.nemesis.Nemesis` injects
+faults and heals timed ones, the :class:`~harness.stack.supervisor.Supervisor` starts what
+is down and waits until workflows run (recovering from the known registration race), and
+:func:`~harness.experiment.observe.observe` collects the run's history for the checks.
+Faults go on a timeline; ``heal`` removes every active fault and starts whatever is down;
+``verify`` heals, waits until every accepted instance is terminal (deadline in seconds),
+builds the history and runs the checks.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from harness.checks.result import CheckResult
+from harness.checks.verification import DEFAULT_CHECKS, Verification, run_checks
+from harness.errors import FaultError, HarnessError, StackError
+from harness.experiment.observe import observe
+from harness.faults.failpoints import Failpoint, Failpoints
+from harness.faults.fault import MEMBERS, Fault
+from harness.faults.nemesis import Nemesis
+from harness.faults.network import LinkDown, LinkToxic
+from harness.faults.process import Kill, Pause, Restart, SoftRestart
+from harness.record.history import History
+from harness.record.ledger import FailpointFollower, FailpointHit, Ledger
+from harness.record.timeline import FaultWindow, Timeline
+from harness.stack.stack import Stack
+from harness.stack.supervisor import KNOWN_REGISTRATION_RACE, START_ORDER, Supervisor
+from harness.stack.toxiproxy import Stream, Toxic
+from harness.workload.protocol import Workload
+
+__all__ = ["KNOWN_REGISTRATION_RACE", "Chaos", "ExtraChecks"]
+
+# Checks of a user's own (the plugin's pytest_dapr_chaos_add_checks hook), run on every history.
+ExtraChecks = Callable[[History], list[CheckResult]]
+
+
+class Chaos:
+    """Fault injection and verification on ``stack``.
+
+    ``worker_grace``: seconds the heal phase waits for the app's workflow worker to
+    reconnect (the Python SDK backs off up to 15 s). ``restart_app_on_lost_worker``: if
+    it does not, restart the app (the finding is reported either way).
+    ``app_restart_delay``: seconds heal waits before starting an app that died, as a
+    supervisor's backoff would. Known upstream race (dapr 1.18.3): a worker that
+    reconnects while daprd is still unregistering the previous worker's actor types stays
+    connected but unregistered; heal recognises it, recovers with a daprd runtime
+    restart, and the worker-health check lists it as a known finding.
+    ``workflows``: the app's workflow code as "MODULE[:ATTR]", for the ``replay`` check.
+    ``extra_checks``: more checks run on every verification's history (the pytest plugin
+    passes the ``pytest_dapr_chaos_add_checks`` hook here).
+
+    A new Chaos starts from a clean slate: every failpoint of the stack is disarmed and
+    its hit counts are forgotten.
+    """
+
+    def __init__(
+        self,
+        stack: Stack,
+        *,
+        worker_grace: float = 30.0,
+        restart_app_on_lost_worker: bool = False,
+        app_restart_delay: float = 1.0,
+        workflows: str | None = None,
+        extra_checks: ExtraChecks | None = None,
+    ) -> None:
+        if stack.run_dir is None:
+            raise StackError("the stack is not started")
+        self.stack = stack
+        self.failpoints = Failpoints(stack.failpoints_dir)
+        self.failpoints.clear()
+        self.timeline = Timeline()
+        self.started = time.time()
+        self.hits = FailpointFollower(stack.ledger_path)
+        self.supervisor = Supervisor(
+            stack,
+            self.timeline,
+            self.hits,
+            since=self.started,
+            worker_grace=worker_grace,
+            restart_app_on_lost_worker=restart_app_on_lost_worker,
+            app_restart_delay=app_restart_delay,
+        )
+        self.nemesis = Nemesis(stack, self.timeline, self.supervisor)
+        self._armed_here: list[tuple[str, str]] = []
+        self.workflows = workflows
+        self.extra_checks = extra_checks
+
+    # -- the supervisor's settings and findings, as attributes ------------------------
+
+    @property
+    def worker_grace(self) -> float:
+        return self.supervisor.worker_grace
+
+    @worker_grace.setter
+    def worker_grace(self, seconds: float) -> None:
+        self.supervisor.worker_grace = seconds
+
+    @property
+    def worker_probe(self) -> float:
+        return self.supervisor.worker_probe
+
+    @worker_probe.setter
+    def worker_probe(self, seconds: float) -> None:
+        self.supervisor.worker_probe = seconds
+
+    @property
+    def restart_app_on_lost_worker(self) -> bool:
+        return self.supervisor.restart_app_on_lost_worker
+
+    @restart_app_on_lost_worker.setter
+    def restart_app_on_lost_worker(self, value: bool) -> None:
+        self.supervisor.restart_app_on_lost_worker = value
+
+    @property
+    def app_restart_delay(self) -> float:
+        return self.supervisor.app_restart_delay
+
+    @app_restart_delay.setter
+    def app_restart_delay(self, seconds: float) -> None:
+        self.supervisor.app_restart_delay = seconds
+
+    @property
+    def known_findings(self) -> list[str]:
+        """Known upstream defects recognised (by signature) and recovered from."""
+        return self.supervisor.findings.known
+
+    @property
+    def worker_findings(self) -> list[str]:
+        """Workflow workers that did not come back after a fault."""
+        return self.supervisor.findings.worker
+
+    # -- faults ----------------------------------------------------------------------
+
+    def inject(self, fault: Fault, *, duration: float | None = None) -> FaultWindow:
+        """Inject ``fault`` now; with ``duration`` (seconds) heal it after that long."""
+        return self.nemesis.inject(fault, duration=duration)
+
+    def kill(
+        self, target: str, sig: int = signal.SIGKILL, *, duration: float | None = None
+    ) -> FaultWindow:
+        """Kill a member's process group; it stays down until ``duration`` or heal()."""
+        return self.inject(Kill(target, sig), duration=duration)
+
+    def pause(self, target: str, seconds: float | None = None) -> FaultWindow:
+        """SIGSTOP a member, for ``seconds`` or until heal()."""
+        return self.inject(Pause(target), duration=seconds)
+
+    def restart(self, target: str) -> FaultWindow:
+        """Restart a member on the same ports with the same data (returns when ready)."""
+        return self.inject(Restart(target))
+
+    def soft_restart(self) -> FaultWindow:
+        """SIGHUP daprd: it restarts its runtime in-process."""
+        return self.inject(SoftRestart())
+
+    def toxic(self, link: str, toxic: Toxic, *, duration: float | None = None) -> FaultWindow:
+        """Add ``toxic`` (e.g. ``Toxic.bandwidth(4)``) to ``link``'s proxy."""
+        return self.inject(LinkToxic(link, toxic), duration=duration)
+
+    def latency(
+        self,
+        link: str,
+        ms: int,
+        *,
+        jitter_ms: int = 0,
+        stream: Stream = "downstream",
+        toxicity: float = 1.0,
+        duration: float | None = None,
+    ) -> FaultWindow:
+        """Add ``ms`` (± ``jitter_ms``) milliseconds to every chunk on ``link``."""
+        return self.toxic(
+            link, Toxic.latency(ms, jitter_ms, stream=stream, toxicity=toxicity), duration=duration
+        )
+
+    def down(self, link: str, *, duration: float | None = None) -> FaultWindow:
+        """Take ``link`` down: connections close and new ones are refused."""
+        return self.inject(LinkDown(link), duration=duration)
+
+    def black_hole(
+        self,
+        link: str,
+        *,
+        close_after_ms: int = 0,
+        stream: Stream = "downstream",
+        duration: float | None = None,
+    ) -> FaultWindow:
+        """Stop all data on ``link`` (toxiproxy "timeout"); close after ``close_after_ms``."""
+        return self.toxic(link, Toxic.timeout(close_after_ms, stream=stream), duration=duration)
+
+    def reset_peer(
+        self,
+        link: str,
+        *,
+        after_ms: int = 0,
+        stream: Stream = "downstream",
+        toxicity: float = 1.0,
+        duration: float | None = None,
+    ) -> FaultWindow:
+        """Reset connections on ``link`` with TCP RST after ``after_ms``."""
+        return self.toxic(
+            link, Toxic.reset_peer(after_ms, stream=stream, toxicity=toxicity), duration=duration
+        )
+
+    # -- failpoints ------------------------------------------------------------------
+
+    def arm(self, name: str, action: str = "crash", **options: Any) -> Failpoint:
+        """Arm failpoint ``name`` (see :class:`~harness.faults.failpoints.Failpoint`)."""
+        return self.arm_failpoint(Failpoint(name, action, **options))
+
+    def arm_failpoint(self, failpoint: Failpoint) -> Failpoint:
+        """Arm ``failpoint`` as given (a scenario's or a generated plan's)."""
+        self.failpoints.arm(failpoint)
+        self._armed_here.append((failpoint.name, failpoint.action))
+        self.timeline.mark("failpoint", f"armed {failpoint.name}: {failpoint.action}")
+        return failpoint
+
+    def disarm(self, name: str) -> None:
+        self.failpoints.disarm(name)
+
+    def ledger(self, prefix: str = "") -> Ledger:
+        return Ledger.read(self.stack.ledger_path, prefix=prefix)
+
+    def wait_for_hit(
+        self, name: str, *, fired: bool = True, timeout: float = 30.0, prefix: str = ""
+    ) -> FailpointHit:
+        """Wait until failpoint ``name`` is hit (and ``fired``, by default)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for hit in self.hits.hits(prefix):
+                if hit.name == name and hit.ts >= self.started and (hit.fired or not fired):
+                    if hit.fired and hit.action == "crash":
+                        self.supervisor.wait_gone(hit.pid, deadline)
+                    return hit
+            time.sleep(0.02)
+        raise FaultError(
+            f"failpoint {name} was not {'fired' if fired else 'hit'} within "
+            f"{timeout:.0f}s (is it armed, and does the workload reach it?)"
+        )
+
+    def unfired_failpoints(self) -> list[str]:
+        """Failpoints armed here with an acting action (not trace) that have not fired."""
+        acting = {name for name, action in self._armed_here if action != "trace"}
+        if not acting:
+            return []
+        fired = {h.name for h in self.hits.hits() if h.fired and h.ts >= self.started}
+        return sorted(acting - fired)
+
+    def check_failpoints_fired(self) -> None:
+        """A failpoint armed with an action that never fired did nothing: an error."""
+        idle = self.unfired_failpoints()
+        if idle:
+            raise FaultError(
+                f"failpoint(s) {', '.join(idle)} were armed but never fired, so they did "
+                "nothing: check the names against the app's failpoint() calls and that the "
+                "workload reaches them"
+            )
+
+    # -- heal --------------------------------------------------------------------------
+
+    def heal(self, *, timeout: float | None = None) -> float:
+        """Remove every active fault, start every member that is down, and wait until
+        workflows can run (the worker may take ``worker_grace`` s). A member that dies
+        while heal waits is started again (3 rounds at most). Returns seconds."""
+        started = time.monotonic()
+        self.timeline.mark("phase", "heal")
+        self.supervisor.settle_crashes()
+        errors = self.nemesis.heal_all(
+            join_timeout=self.worker_grace + self.stack.config.ready_timeout
+        )
+        self.supervisor.start_down(timeout=timeout)
+        if errors:
+            raise FaultError(f"healing a timed fault failed: {errors[0]}") from errors[0]
+        return time.monotonic() - started
+
+    def restart_crashed_app(self) -> bool:
+        """As a supervisor would: start the app again if it died (a failpoint crash) while
+        no fault of ours holds it down. Returns whether it was started."""
+        return self.supervisor.restart_crashed_app(held=self.nemesis.holds("app"))
+
+    # -- verify --------------------------------------------------------------------------
+
+    def observe(self, workload: Workload, *, deadline: float = 60.0) -> History:
+        """Wait (up to ``deadline`` s) until every accepted instance is terminal, then
+        collect the history of this test's instances."""
+        return observe(
+            self.stack,
+            workload,
+            timeline=self.timeline,
+            supervisor=self.supervisor,
+            workflows=self.workflows,
+            deadline=deadline,
+        )
+
+    def verify(
+        self,
+        workload: Workload,
+        *,
+        deadline: float = 60.0,
+        checks: Sequence[str] = DEFAULT_CHECKS,
+        heal: bool = True,
+    ) -> Verification:
+        """Heal (unless ``heal=False``), wait for the instances, run ``checks``."""
+        if heal:
+            self.heal()
+        self.check_failpoints_fired()
+        return self.judge(self.observe(workload, deadline=deadline), checks)
+
+    def judge(self, history: History, checks: Sequence[str] = DEFAULT_CHECKS) -> Verification:
+        """Run the named ``checks`` and the extra checks on ``history``."""
+        verification = run_checks(history, checks)
+        if self.extra_checks is not None:
+            verification.results.extend(self.extra_checks(history))
+        return verification
+
+    def assert_ok(self, workload: Workload, **kwargs: Any) -> Verification:
+        """:meth:`verify`, raising AssertionError with the full report unless it passed."""
+        verification = self.verify(workload, **kwargs)
+        if not verification.passed:
+            raise AssertionError(verification.report())
+        return verification
+
+    def reset(self) -> None:
+        """Leave the stack as found: heal, disarm every failpoint, forget hit counts."""
+        try:
+            self.heal()
+        except HarnessError:
+            # One more attempt from scratch: restart members that are unhealthy.
+            for name in START_ORDER:
+                if name in self.stack.members and name in MEMBERS:
+                    self.stack.restart_member(name)
+        finally:
+            self.failpoints.clear()

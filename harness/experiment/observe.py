@@ -1,0 +1,103 @@
+"""Observe the end of a run: wait until every instance the workload started is terminal,
+then collect everything the checks read into one :class:`~harness.record.history.History`.
+
+Instances are read through the workload (the app's own API for orders); their workflow
+histories, last events and daprd's metadata straight from daprd on its own port, never
+through a proxy the run may have faulted.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from harness.errors import WorkloadError
+from harness.record.history import History, InstanceStatus, Outcome, attempts_by_id
+from harness.record.instances import InstanceReader
+from harness.record.ledger import Ledger
+from harness.record.recorder import record_histories
+from harness.record.timeline import Timeline
+from harness.stack.stack import Stack
+from harness.stack.supervisor import Supervisor
+from harness.workload.protocol import Workload
+
+
+def _wait_terminal(
+    workload: Workload, ids: list[str], uncertain: set[str], deadline: float
+) -> tuple[dict[str, InstanceStatus | None], list[str]]:
+    """Poll until every instance is terminal (an unanswered start that does not exist
+    counts as done) or ``deadline`` seconds pass. Returns the last statuses and the ids
+    still pending."""
+    statuses: dict[str, InstanceStatus | None] = {}
+    end = time.monotonic() + deadline
+    pending = list(ids)
+    while pending:
+        still = []
+        for instance_id in pending:
+            try:
+                status = workload.status(instance_id)
+            except WorkloadError:
+                status = None
+            statuses[instance_id] = status
+            known_missing = status is None and instance_id in uncertain
+            if not known_missing and (status is None or not status.terminal):
+                still.append(instance_id)
+        pending = still
+        if not pending or time.monotonic() >= end:
+            break
+        time.sleep(0.1)
+    return statuses, pending
+
+
+def _record(
+    stack: Stack, timeline: Timeline, reader: InstanceReader, ids: list[str]
+) -> list[Path]:
+    """Write the workflow history of each instance into ``<run dir>/histories``."""
+    if stack.run_dir is None:
+        return []
+    try:
+        return record_histories(reader, stack.run_dir / "histories", ids)
+    except WorkloadError as exc:
+        timeline.mark("finding", f"recording workflow histories failed: {exc}")
+        return []
+
+
+def observe(
+    stack: Stack,
+    workload: Workload,
+    *,
+    timeline: Timeline,
+    supervisor: Supervisor,
+    workflows: str | None,
+    deadline: float = 60.0,
+) -> History:
+    """Wait (up to ``deadline`` seconds) until every accepted or unanswered instance of
+    ``workload`` is terminal, then build the run's history. ``workflows`` ("MODULE[:ATTR]")
+    is the code the replay check replays the recorded histories against."""
+    timeline.mark("phase", "verify")
+    attempts = attempts_by_id(workload.attempts())
+    ids = [i for i, a in attempts.items() if a.outcome is not Outcome.FAIL]
+    uncertain = {i for i, a in attempts.items() if a.outcome is Outcome.INFO}
+    statuses, pending = _wait_terminal(workload, ids, uncertain, deadline)
+    reader = InstanceReader(stack.ports["daprd_grpc"], stack.api_token)
+    try:
+        last_events = {instance_id: reader.last_event(instance_id) for instance_id in pending}
+        histories = _record(stack, timeline, reader, [i for i in ids if statuses.get(i)])
+    finally:
+        reader.close()
+    metadata = stack.daprd.metadata()
+    supervisor.note_stuck(len(pending))
+    findings = supervisor.findings
+    return History(
+        attempts=attempts,
+        statuses=statuses,
+        ledger=Ledger.read(stack.ledger_path, prefix=workload.prefix),
+        timeline=timeline,
+        business_state=workload.business_state(),
+        metadata=metadata,
+        last_events=last_events,
+        worker_findings=list(findings.worker),
+        known_findings=list(findings.known),
+        histories=histories,
+        workflows=workflows,
+    )

@@ -1,0 +1,122 @@
+"""Run a fault schedule against a workload: chaos → heal → verify.
+
+The workload starts ``count`` instances with ``concurrency`` threads while the schedule's
+triggers are evaluated every 20 ms. Whatever happens, the stack is healed before this
+returns or raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from harness.checks.verification import DEFAULT_CHECKS, Verification
+from harness.errors import ConfigError, WorkloadError
+from harness.experiment.chaos import Chaos
+from harness.experiment.triggers import PendingEvents, Triggers
+from harness.faults.schedule import Schedule
+from harness.record.history import Outcome
+from harness.workload.protocol import Workload
+
+log = logging.getLogger("harness.runner")
+RESEND_S = 15.0  # seconds a start refused at connect is sent again during the chaos phase
+
+
+class _Completions:
+    """Counts terminal instances of the run, polling each unfinished one at most every
+    ``interval`` seconds (through the workload, not a fault-bent path)."""
+
+    def __init__(self, workload: Workload, interval: float = 0.2) -> None:
+        self.workload = workload
+        self.interval = interval
+        self.done: set[str] = set()
+        self._last = 0.0
+
+    def count(self) -> int:
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            accepted = [a.instance_id for a in self.workload.attempts() if a.outcome is Outcome.OK]
+            for instance_id in accepted:
+                if instance_id in self.done:
+                    continue
+                try:
+                    status = self.workload.status(instance_id)
+                except WorkloadError:
+                    break  # the app is down: try again later
+                if status is not None and status.terminal:
+                    self.done.add(instance_id)
+        return len(self.done)
+
+
+def run_schedule(
+    chaos: Chaos,
+    schedule: Schedule,
+    workload: Workload,
+    *,
+    count: int,
+    concurrency: int = 4,
+    checks: Sequence[str] = DEFAULT_CHECKS,
+    on_phase: Callable[[str], None] | None = None,
+) -> Verification:
+    """Run ``schedule`` while ``count`` instances are started; heal; verify.
+
+    ``on_phase`` is called with "chaos", "heal" and "verify" as each phase begins (for
+    progress lines). A failpoint armed with an action that never fired is a FaultError,
+    like a scheduled fault that never triggered: either would have done nothing."""
+    phase = on_phase or (lambda _name: None)
+    if count < 1 or concurrency < 1:
+        raise ConfigError(f"count and concurrency must be >= 1, got {count}, {concurrency}")
+    phase("chaos")
+    chaos.timeline.mark("phase", "chaos")
+    started = time.monotonic()
+    completions = _Completions(workload)
+    triggers = Triggers(
+        chaos,
+        prefix=workload.prefix,
+        elapsed=lambda: time.monotonic() - started,
+        completed=completions.count,
+    )
+    pending = PendingEvents(chaos, schedule.events, triggers)
+    submitted = threading.Event()
+
+    def starts() -> None:
+        with ThreadPoolExecutor(concurrency) as pool:
+            # The app a failpoint crashed is restarted below, so a start it refused
+            # meanwhile is sent again until it is back.
+            list(pool.map(lambda _: workload.try_start(resend_for=RESEND_S), range(count)))
+        submitted.set()
+
+    feeder = threading.Thread(target=starts, daemon=True)
+    feeder.start()
+    try:
+        while True:
+            pending.fire_due()
+            timed_out = time.monotonic() - started >= schedule.chaos_timeout
+            # Armed failpoints count as pending faults: healing before one fires would
+            # leave its crash to land in the verify phase. While failpoints are unfired,
+            # events untriggered or orders still being submitted, an app that a failpoint
+            # crashed is restarted, as its supervisor would (the workload and the
+            # triggers waiting on the app's progress need it up).
+            unfired = chaos.unfired_failpoints()
+            busy = unfired or pending or not submitted.is_set()
+            if busy and chaos.restart_crashed_app():
+                continue
+            quiet = not pending and submitted.is_set() and not chaos.timeline.active()
+            if (quiet and not unfired) or timed_out:
+                break
+            time.sleep(0.02)
+        feeder.join(timeout=max(1.0, schedule.chaos_timeout))
+    finally:
+        phase("heal")
+        chaos.heal()
+    never = pending.never_fired(f"within the {schedule.chaos_timeout:g}s chaos phase")
+    if never is not None:
+        raise never
+    chaos.check_failpoints_fired()
+    phase("verify")
+    history = chaos.observe(workload, deadline=schedule.verify_deadline)
+    return chaos.judge(history, checks)

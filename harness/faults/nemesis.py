@@ -1,0 +1,105 @@
+"""The nemesis: injects faults into a stack, keeps the ones still active, heals them.
+
+Each fault gets a window on the run's timeline from injection until it is healed. A fault
+with a duration is healed by a timer thread after that many seconds; the rest wait for
+:meth:`Nemesis.heal_all`. Healing a kill means starting the member again, which is the
+supervisor's job (the app comes back after its delay, through the registration-race
+recovery). Thread-safe: timers heal concurrently with injections.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from harness.errors import FaultError
+from harness.faults.fault import Fault
+from harness.faults.process import Kill, Restart, SoftRestart
+from harness.record.timeline import FaultWindow, Timeline
+
+if TYPE_CHECKING:
+    from harness.stack.stack import Stack
+    from harness.stack.supervisor import Supervisor
+
+log = logging.getLogger("harness.faults")
+
+
+class Nemesis:
+    """Fault injection on ``stack``, recorded on ``timeline``; ``supervisor`` starts what
+    a healed kill left down."""
+
+    def __init__(self, stack: Stack, timeline: Timeline, supervisor: Supervisor) -> None:
+        self.stack = stack
+        self.timeline = timeline
+        self.supervisor = supervisor
+        self._active: list[tuple[Fault, FaultWindow]] = []
+        self._timers: list[threading.Timer] = []
+        self._errors: list[BaseException] = []
+        self._lock = threading.RLock()
+
+    def inject(self, fault: Fault, *, duration: float | None = None) -> FaultWindow:
+        """Inject ``fault`` now; with ``duration`` (seconds) heal it after that long."""
+        if duration is not None and duration <= 0:
+            raise FaultError(f"fault duration must be > 0 seconds, got {duration}")
+        window = self.timeline.open(fault.kind, fault.target, fault.detail())
+        try:
+            fault.inject(self.stack)
+        except BaseException:
+            self.timeline.close(window)
+            raise
+        log.info("injected %s", window.describe())
+        if isinstance(fault, (Restart, SoftRestart)):
+            self.timeline.close(window)  # the restart itself was the fault
+            return window
+        with self._lock:
+            self._active.append((fault, window))
+        if duration is not None:
+            timer = threading.Timer(duration, self._heal_later, (fault, window))
+            timer.daemon = True
+            self._timers.append(timer)
+            timer.start()
+        return window
+
+    def holds(self, target: str) -> bool:
+        """Whether an active fault holds ``target`` (a member) down."""
+        with self._lock:
+            return any(f.target == target for f, w in self._active if w.end is None)
+
+    def _heal_later(self, fault: Fault, window: FaultWindow) -> None:
+        try:
+            self._heal_one(fault, window)
+        except BaseException as exc:  # surfaced by the next heal_all()
+            self._errors.append(exc)
+
+    def _heal_one(self, fault: Fault, window: FaultWindow) -> None:
+        with self._lock:
+            if (fault, window) not in self._active:
+                return
+            self._active.remove((fault, window))
+        if isinstance(fault, Kill):
+            if not self.stack.process(fault.target).running():
+                self.supervisor.start(fault.target)
+        else:
+            fault.heal(self.stack)
+        self.timeline.close(window)
+        log.info("healed %s", window.describe())
+
+    def heal_all(self, *, join_timeout: float) -> list[BaseException]:
+        """Cancel pending timers, let a timed heal already under way finish (up to
+        ``join_timeout`` seconds), heal every active fault (last injected first). Returns
+        the errors timed heals met since the last call."""
+        for timer in self._timers:
+            timer.cancel()
+        # A timed heal already under way (say, starting a killed app after its delay)
+        # must finish first: started beside the stack-wide start of whatever is down, it
+        # would launch a second copy that nothing tracks and nothing stops.
+        for timer in self._timers:
+            timer.join(timeout=join_timeout)
+        self._timers.clear()
+        with self._lock:
+            active = list(reversed(self._active))
+        for fault, window in active:
+            self._heal_one(fault, window)
+        errors, self._errors = self._errors, []
+        return errors

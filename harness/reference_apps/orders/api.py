@@ -1,0 +1,209 @@
+"""HTTP API of the order app (127.0.0.1:$APP_PORT).
+
+``POST /orders``   JSON {orderId?, customerId, productId, quantity, totalAmount}
+                   → 202 {"orderId", "instanceId"} + Location: /orders/<id>;
+                   400 malformed order; 409 id already used; 503 daprd or the store unavailable.
+``GET /orders/<id>`` → 200 {"orderId", "runtimeStatus", "output", "failure", ...}; 404 unknown.
+``GET /state``     → 200 business state (stock, charges, refunds, reservations, notifications).
+``GET /healthz``   → 200 once the workflow worker is started.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import socket
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import grpc
+import redis
+from dapr.ext.workflow import DaprWorkflowClient
+
+from harness.reference_apps.orders.store import OrderStore
+from harness.reference_apps.orders.workflow import WORKFLOW_NAME
+
+ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+FIELDS = {"orderId", "customerId", "productId", "quantity", "totalAmount"}
+
+
+class BadOrder(ValueError):
+    """The request body is not a valid order; the message says what to fix."""
+
+
+def parse_order(body: bytes) -> dict[str, Any]:
+    """Validate a POST /orders body; returns the normalized order or raises BadOrder."""
+    try:
+        data = json.loads(body or b"null")
+    except ValueError as exc:
+        raise BadOrder(f"body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadOrder(
+            "body must be a JSON object with customerId, productId, quantity, "
+            "totalAmount (and optionally orderId)"
+        )
+    unknown = set(data) - FIELDS
+    if unknown:
+        raise BadOrder(f"unknown field(s) {sorted(unknown)}; allowed: {sorted(FIELDS)}")
+    order_id = data.get("orderId") or uuid.uuid4().hex
+    if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
+        raise BadOrder(
+            "orderId must be 1-128 characters of letters, digits, '.', '_', ':', "
+            "'-', starting with a letter or digit"
+        )
+    for name in ("customerId", "productId"):
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise BadOrder(f"{name} is required and must be a non-empty string")
+    quantity = data.get("quantity")
+    if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
+        raise BadOrder(f"quantity must be a positive integer, got {quantity!r}")
+    total = data.get("totalAmount")
+    if not isinstance(total, (int, float)) or isinstance(total, bool) or total < 0:
+        raise BadOrder(f"totalAmount must be a number >= 0, got {total!r}")
+    return {
+        "orderId": order_id,
+        "customerId": data["customerId"],
+        "productId": data["productId"],
+        "quantity": quantity,
+        "totalAmount": float(total),
+    }
+
+
+class OrderAPI(ThreadingHTTPServer):
+    """``schedule_later`` is the deliberately broken "loses-orders" variant: it answers
+    202 before the workflow is scheduled and schedules from an in-memory queue, so a crash
+    loses orders the client was told were accepted."""
+
+    daemon_threads = True
+    # socketserver's default listen backlog is 5: bursts of new connections from a load
+    # (or a thundering herd after a fault) would be reset before the app sees them.
+    request_queue_size = 128
+
+    def __init__(
+        self,
+        port: int,
+        client: DaprWorkflowClient,
+        store: OrderStore,
+        *,
+        schedule_later: bool = False,
+    ) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.client = client
+        self.store = store
+        self.backlog: queue.Queue[dict[str, Any]] | None = None
+        if schedule_later:
+            self.backlog = queue.Queue()
+            threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.backlog is not None
+        while True:
+            order = self.backlog.get()
+            time.sleep(1.0)  # "batching": the window in which a crash loses the order
+            self.client.schedule_new_workflow(
+                WORKFLOW_NAME, input=order, instance_id=order["orderId"]
+            )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: OrderAPI
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without TCP_NODELAY, Nagle plus the
+        # client's delayed ACK add ~40 ms to every response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # one line per request would drown the app log under load
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.path.rstrip("/") != "/orders":
+            self._send(404, {"error": f"no route POST {self.path}"})
+            return
+        try:
+            order = parse_order(body)
+        except BadOrder as exc:
+            self._send(400, {"error": str(exc)})
+            return
+        try:
+            claimed = self.server.store.claim_order(order["orderId"])
+        except redis.RedisError as exc:
+            self._send(503, {"error": f"the order store is unavailable: {exc}"})
+            return
+        if not claimed:
+            self._send(409, {"error": f"order {order['orderId']} already exists"})
+            return
+        try:
+            if self.server.backlog is not None:
+                self.server.backlog.put(order)
+            else:
+                self.server.client.schedule_new_workflow(
+                    WORKFLOW_NAME, input=order, instance_id=order["orderId"]
+                )
+        except grpc.RpcError as exc:
+            details = str(exc.details() or "") if hasattr(exc, "details") else str(exc)
+            self.server.store.release_order(order["orderId"])
+            self._send(503, {"error": f"could not schedule the workflow: {details}"})
+            return
+        self._send(
+            202,
+            {"orderId": order["orderId"], "instanceId": order["orderId"]},
+            {"Location": f"/orders/{order['orderId']}"},
+        )
+
+    def do_GET(self) -> None:
+        if self.path == "/healthz":
+            self._send(200, {"status": "ok"})
+            return
+        if self.path == "/state":
+            self._send(200, self.server.store.snapshot().__dict__)
+            return
+        match = re.fullmatch(r"/orders/([^/?#]+)", self.path)
+        if not match:
+            self._send(404, {"error": f"no route GET {self.path}"})
+            return
+        order_id = match.group(1)
+        try:
+            state = self.server.client.get_workflow_state(order_id, fetch_payloads=True)
+        except grpc.RpcError as exc:
+            self._send(503, {"error": f"could not read the workflow state: {exc}"})
+            return
+        if state is None:
+            self._send(404, {"error": f"no order {order_id}"})
+            return
+        output = state.serialized_output
+        failure = state.failure_details
+        self._send(
+            200,
+            {
+                "orderId": order_id,
+                "runtimeStatus": state.runtime_status.name,
+                "output": json.loads(output) if output else None,
+                "failure": (
+                    {"type": failure.error_type, "message": failure.message} if failure else None
+                ),
+                "createdAt": state.created_at.isoformat() if state.created_at else None,
+                "lastUpdatedAt": state.last_updated_at.isoformat()
+                if state.last_updated_at
+                else None,
+            },
+        )

@@ -1,0 +1,284 @@
+"""Run scenarios, one after another, on stacks reused where that is safe.
+
+A stack is reused by the next scenario when both want the same app and backend and the
+previous scenario left the stack healthy (its heal and reset succeeded). Each run of a
+scenario gets fresh instance ids (``<name>-<run token>[-r<N>]-``), so scenarios sharing a
+stack never see each other's orders. Everything the report needs is collected into a
+:class:`~harness.scenario.outcome.ScenarioOutcome` while the stack is still up.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.checks.result import Verdict
+from harness.checks.slo import SLO, check_slos
+from harness.errors import ConfigError, HarnessError, ProvisionError
+from harness.experiment.chaos import Chaos, ExtraChecks
+from harness.experiment.load import run_load
+from harness.experiment.schedule_run import run_schedule
+from harness.scenario.model import Scenario
+from harness.scenario.outcome import Evidence, ScenarioOutcome
+from harness.settings import Settings
+from harness.stack import readiness
+from harness.stack.config import AppSpec, StackConfig, reference_app
+from harness.stack.stack import Stack
+from harness.workload.load_config import LoadProfile
+from harness.workload.order_api import OrderAPIClient
+from harness.workload.orders import Orders
+
+Progress = Callable[[str], None]
+
+
+def app_spec(scenario: Scenario) -> AppSpec:
+    """The AppSpec a scenario's ``app`` section describes."""
+    app = scenario.app
+    if app.command is None:
+        spec = reference_app(("ORDER_APP_VARIANT", app.variant), *app.env.items())
+        return spec
+    return AppSpec(app.command, health_path=app.health_path, env=dict(app.env))
+
+
+class Campaign:
+    """Runs scenarios and keeps at most one stack up at a time.
+
+    ``report_dir`` receives each stack's logs (``logs/<scenario label>/``). ``backend``
+    overrides every scenario's backend when given; ``images`` picks the container images;
+    ``extra_checks`` run on every scenario's history after its own checks.
+    Use as a context manager: the last stack is stopped on exit, whatever happened.
+    """
+
+    def __init__(
+        self,
+        report_dir: Path,
+        *,
+        settings: Settings | None = None,
+        progress: Progress = print,
+        backend: str | None = None,
+        images: str | None = None,
+        extra_checks: ExtraChecks | None = None,
+    ) -> None:
+        self.report_dir = report_dir
+        self.extra_checks = extra_checks
+        self.images = images
+        self.settings = settings or Settings.from_env()
+        self.progress = progress
+        self.backend = backend
+        self.token = secrets.token_hex(3)
+        self._stack: Stack | None = None
+        self._stack_key: tuple[Any, ...] | None = None
+        self._healthy = False
+        self.stacks_started = 0
+        self.evidence = Evidence(report_dir)
+
+    def __enter__(self) -> Campaign:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    @property
+    def stack(self) -> Stack | None:
+        """The stack that is up now (the last scenario's), if any."""
+        return self._stack
+
+    def close(self) -> None:
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            stack.stop()
+
+    def _config(self, scenario: Scenario) -> StackConfig:
+        return StackConfig(
+            app=app_spec(scenario),
+            backend=self.backend or scenario.backend,
+            images=self.images,
+        )
+
+    def _stack_for(self, scenario: Scenario) -> Stack:
+        key = (self.backend or scenario.backend, scenario.app.key)
+        if self._stack is not None and self._stack_key == key and self._healthy:
+            return self._stack
+        self.close()
+        self.progress(f"  starting a stack for {scenario.app.describe()} ...")
+        stack = Stack(self._config(scenario), settings=self.settings)
+        self._stack = stack
+        self._stack_key = key
+        stack.start()
+        self.stacks_started += 1
+        self._healthy = True
+        self.progress(f"  stack ready in {stack.timings['total']:.2f}s")
+        return stack
+
+    def run(
+        self, scenario: Scenario, repeat: int = 1, *, numbered: bool = False
+    ) -> ScenarioOutcome:
+        """Run one scenario once. Bad input (ConfigError, ProvisionError) propagates:
+        the whole run must stop with status 2. Other harness errors become the
+        outcome's ``error`` verdict."""
+        numbered = numbered or repeat > 1
+        suffix = f"-r{repeat}" if numbered else ""
+        outcome = ScenarioOutcome(scenario, repeat, f"{scenario.name}-{self.token}{suffix}-")
+        outcome.numbered = numbered
+        outcome.started = time.time()
+        try:
+            stack = self._stack_for(scenario)
+        except (ConfigError, ProvisionError):
+            raise
+        except HarnessError as exc:
+            self._healthy = False
+            outcome.error = f"the stack did not start: {exc}"
+            outcome.duration = time.time() - outcome.started
+            return outcome
+        self._execute(stack, scenario, outcome)
+        outcome.duration = time.time() - outcome.started
+        return outcome
+
+    def _execute(self, stack: Stack, scenario: Scenario, outcome: ScenarioOutcome) -> None:
+        offsets = {name: m.process.log_size() for name, m in stack.members.items()}
+        chaos = Chaos(
+            stack, workflows=scenario.app.workflow_code, extra_checks=self.extra_checks
+        )
+        outcome.timeline = chaos.timeline
+        api = OrderAPIClient(stack.ports["app"])
+        orders = Orders(api, prefix=outcome.prefix, seed=scenario.seed + outcome.repeat - 1)
+        workload = scenario.workload
+        try:
+            for fp in scenario.failpoints:
+                chaos.arm_failpoint(fp)
+            if workload.load is not None:
+                self._load(stack, chaos, scenario, outcome)
+                return
+            verification = run_schedule(
+                chaos,
+                scenario.schedule,
+                orders,
+                count=workload.orders,
+                concurrency=workload.concurrency,
+                checks=scenario.checks,
+                on_phase=lambda name: self.progress(f"  {name} ..."),
+            )
+            outcome.verification = verification
+            outcome.verdict = Verdict.PASS if verification.passed else Verdict.FAIL
+        except ConfigError:
+            raise
+        except HarnessError as exc:
+            outcome.error = str(exc)
+            outcome.verdict = Verdict.ERROR
+        finally:
+            self.evidence.collect(
+                stack,
+                orders,
+                outcome,
+                offsets,
+                backend=self.backend or scenario.backend,
+                stack_number=self.stacks_started,
+            )
+            self._healthy = self._reusable(chaos, outcome)
+
+    def _load(
+        self, stack: Stack, chaos: Chaos, scenario: Scenario, outcome: ScenarioOutcome
+    ) -> None:
+        """The scenario's Locust load with its faults, then the checks and SLOs."""
+        load = scenario.workload.load
+        assert load is not None
+        profile = LoadProfile(load.users, load.spawn_rate, load.duration, load.workers)
+        self.progress(f"  load: {load.users} users for {load.duration:g}s, faults on schedule ...")
+        result = run_load(
+            stack,
+            profile,
+            prefix=outcome.prefix,
+            seed=scenario.seed + outcome.repeat - 1,
+            chaos=chaos,
+            schedule=scenario.schedule,
+            checks=scenario.checks,
+        )
+        outcome.verification = result.verification
+        data = result.to_dict()
+        data["started_offset_s"] = round(result.started_at - outcome.started, 3)
+        outcome.load = data
+        if scenario.slo is not None:
+            slo = scenario.slo
+            outcome.slo_results = check_slos(
+                result, SLO(slo.min_throughput, slo.max_p99_ms, slo.max_recovery_s)
+            )
+        p99 = result.latency_ms.p99
+        self.progress(
+            f"  {result.workflows_per_s:.1f} workflows/s, p99 "
+            + (f"{p99:.0f} ms" if p99 is not None else "n/a")
+            + ", "
+            f"recovery: {result.recovery}"
+            + (f" in {result.recovery_s:.1f}s" if result.recovery_s is not None else "")
+        )
+        passed = result.verification is not None and result.verification.passed
+        outcome.verdict = Verdict.PASS if passed and not outcome.failed_checks else Verdict.FAIL
+
+    def _reusable(self, chaos: Chaos, outcome: ScenarioOutcome) -> bool:
+        """Heal and reset the stack; whether the next scenario may use it. Only a stack
+        that passed, healed, and has a workflow worker registered is reused: after a
+        failure or an upstream finding its state is suspect, and a fresh stack costs ~1 s."""
+        try:
+            chaos.reset()
+            workers = readiness.workflow_workers(chaos.stack.daprd.metadata())
+        except HarnessError as exc:
+            self.progress(f"  the stack did not heal after the scenario ({exc})")
+            return False
+        findings = outcome.metrics.get("known_findings") or outcome.metrics.get("worker_findings")
+        return outcome.verdict is Verdict.PASS and workers >= 1 and not findings
+
+
+def run_scenarios(
+    scenarios: Sequence[Scenario],
+    report_dir: Path,
+    *,
+    repeat: int = 1,
+    settings: Settings | None = None,
+    progress: Progress = print,
+    backend: str | None = None,
+    images: str | None = None,
+    outcomes: list[ScenarioOutcome] | None = None,
+) -> list[ScenarioOutcome]:
+    """Run every scenario ``repeat`` times; stacks are shared by consecutive scenarios
+    with the same app, so scenarios are grouped by app (order kept within a group).
+    Outcomes are appended to ``outcomes`` (if given) as they finish, so a caller still
+    has them when a Ctrl-C ends the run early."""
+    if repeat < 1:
+        raise ConfigError(f"--repeat must be >= 1, got {repeat}")
+    order: dict[tuple[Any, ...], int] = {}
+    for sc in scenarios:
+        order.setdefault(sc.stack_key, len(order))
+    grouped = sorted(scenarios, key=lambda sc: order[sc.stack_key])
+    outcomes = [] if outcomes is None else outcomes
+    total = len(grouped) * repeat
+    with Campaign(
+        report_dir, settings=settings, progress=progress, backend=backend, images=images
+    ) as campaign:
+        for sc in grouped:
+            for r in range(1, repeat + 1):
+                label = sc.name + (f" #{r}" if repeat > 1 else "")
+                progress(
+                    f"[{len(outcomes) + 1}/{total}] {label}: {sc.description or ''}".rstrip(": ")
+                )
+                outcome = campaign.run(sc, r, numbered=repeat > 1)
+                outcomes.append(outcome)
+                mark = outcome.verdict.value.upper()
+                why = ""
+                if outcome.error:
+                    why = f": {outcome.error.splitlines()[0]}"
+                elif outcome.failed_checks:
+                    why = ": " + ", ".join(
+                        f"{c.name} {c.verdict.value}" for c in outcome.failed_checks
+                    )
+                progress(f"  {mark} in {outcome.duration:.1f}s{why}")
+    return outcomes
+
+
+def verdict_of(outcomes: Sequence[ScenarioOutcome]) -> Verdict:
+    """ERROR if any scenario errored, else FAIL if any failed, else PASS."""
+    verdicts = {o.verdict for o in outcomes}
+    if Verdict.ERROR in verdicts:
+        return Verdict.ERROR
+    return Verdict.FAIL if Verdict.FAIL in verdicts else Verdict.PASS

@@ -1,0 +1,243 @@
+"""The scenario model: one chaos experiment as validated values (what a scenario file
+says, once :mod:`harness.scenario.parse` has checked it), and the faults its specs stand
+for. A scenario can be written back as YAML that parses to an equal scenario.
+
+All durations are seconds; latencies in the ``params`` of network faults are milliseconds.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.checks.verification import DEFAULT_CHECKS
+from harness.errors import ConfigError
+from harness.faults.failpoints import Failpoint
+from harness.faults.fault import Fault
+from harness.faults.network import LinkDown, LinkToxic
+from harness.faults.process import Kill, Pause, Restart, SoftRestart
+from harness.faults.schedule import At, FaultEvent, OnCompleted, OnFailpoint, Schedule, Trigger
+from harness.stack.toxiproxy import Toxic
+
+SCHEMA_VERSION = "dapr-chaos/scenario/v1"
+SUFFIX = ".scenario.yaml"
+REFERENCE_WORKFLOWS = "harness.reference_apps.orders.workflow"
+REFERENCE_VARIANTS = (
+    "correct",
+    "payment-not-idempotent",
+    "loses-orders",
+    "task-execution-key",
+    "worker-quits",
+)
+@dataclass(frozen=True)
+class FaultSpec:
+    """One fault as written in the file: kept alongside the built :class:`FaultEvent` so a
+    scenario can be written back (``dapr-chaos explore`` does) and shown in reports."""
+
+    action: str
+    target: str
+    trigger: dict[str, Any]
+    duration: float | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_yaml(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"action": self.action, "target": self.target}
+        out["trigger"] = dict(self.trigger)
+        if self.duration is not None:
+            out["duration"] = self.duration
+        if self.params:
+            out["params"] = dict(self.params)
+        return out
+
+
+@dataclass(frozen=True)
+class AppSection:
+    """``command=None``: the reference order app in ``variant``."""
+
+    command: tuple[str, ...] | None = None
+    variant: str = "correct"
+    env: dict[str, str] = field(default_factory=dict)
+    health_path: str | None = None
+    workflows: str | None = None  # "MODULE[:ATTR]" for the replay check
+
+    @property
+    def workflow_code(self) -> str | None:
+        """What the ``replay`` check replays against (the reference app's own code)."""
+        return self.workflows or (REFERENCE_WORKFLOWS if self.command is None else None)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Scenarios with equal keys can share one stack."""
+        return (self.command, self.variant, tuple(sorted(self.env.items())), self.health_path)
+
+    def describe(self) -> str:
+        if self.command is None:
+            return f"reference order app ({self.variant})"
+        return " ".join(self.command)
+
+
+@dataclass(frozen=True)
+class LoadSection:
+    """A Locust load profile: ``users`` concurrent users started at ``spawn_rate``/s for
+    ``duration`` seconds; ``workers`` > 0 runs Locust distributed."""
+
+    users: int
+    spawn_rate: float
+    duration: float
+    workers: int = 0
+
+
+@dataclass(frozen=True)
+class WorkloadSection:
+    """``orders`` submitted by ``concurrency`` threads, or a Locust ``load`` profile."""
+
+    orders: int = 20
+    concurrency: int = 4
+    load: LoadSection | None = None
+
+
+@dataclass(frozen=True)
+class SLOSection:
+    """Service level objectives of a load run (requires ``workload.load``)."""
+
+    min_throughput: float | None = None
+    max_p99_ms: float | None = None
+    max_recovery_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One validated scenario. ``line`` is where it starts in ``path``."""
+
+    name: str
+    path: Path | None
+    description: str = ""
+    seed: int = 0
+    app: AppSection = field(default_factory=AppSection)
+    backend: str = "processes"
+    workload: WorkloadSection = field(default_factory=WorkloadSection)
+    failpoints: tuple[Failpoint, ...] = ()
+    faults: tuple[FaultSpec, ...] = ()
+    schedule: Schedule = field(default_factory=lambda: Schedule(()))
+    checks: tuple[str, ...] = DEFAULT_CHECKS
+    slo: SLOSection | None = None
+
+    @property
+    def stack_key(self) -> tuple[Any, ...]:
+        return (self.backend, self.app.key)
+
+    def as_yaml(self) -> str:
+        """The scenario as a file this module loads back to an equal scenario."""
+        doc: dict[str, Any] = {"name": self.name}
+        if self.description:
+            doc["description"] = self.description
+        doc["seed"] = self.seed
+        app: dict[str, Any] = {}
+        if self.app.command is not None:
+            app["command"] = list(self.app.command)
+        else:
+            app["variant"] = self.app.variant
+        if self.app.env:
+            app["env"] = dict(self.app.env)
+        if self.app.health_path:
+            app["health_path"] = self.app.health_path
+        if self.app.workflows:
+            app["workflows"] = self.app.workflows
+        doc["app"] = app
+        if self.backend != "processes":
+            doc["backend"] = self.backend
+        work: dict[str, Any] = {"orders": self.workload.orders}
+        work["concurrency"] = self.workload.concurrency
+        if self.workload.load is not None:
+            load = self.workload.load
+            work = {
+                "load": {
+                    "users": load.users,
+                    "spawn_rate": load.spawn_rate,
+                    "duration": load.duration,
+                    "workers": load.workers,
+                }
+            }
+        doc["workload"] = work
+        if self.failpoints:
+            doc["failpoints"] = [
+                {
+                    "name": fp.name,
+                    "action": fp.action,
+                    "nth": fp.nth,
+                    "count": fp.count,
+                    **({"seconds": fp.seconds} if fp.seconds else {}),
+                    **({"probability": fp.probability} if fp.probability < 1 else {}),
+                }
+                for fp in self.failpoints
+            ]
+        doc["faults"] = [f.as_yaml() for f in self.faults]
+        doc["checks"] = list(self.checks)
+        if self.slo is not None:
+            doc["slo"] = {k: v for k, v in vars(self.slo).items() if v is not None}
+        doc["timeouts"] = {
+            "chaos": self.schedule.chaos_timeout,
+            "verify": self.schedule.verify_deadline,
+        }
+        return yaml.safe_dump(doc, sort_keys=False)
+
+
+# -- what the specs stand for ------------------------------------------------------------
+
+
+def build_fault(action: str, target: str, params: dict[str, Any]) -> Fault:
+    """The fault object for a validated (action, target, params) triple."""
+    if action == "kill":
+        return Kill(target, getattr(signal, f"SIG{params.get('signal', 'KILL')}"))
+    if action == "pause":
+        return Pause(target)
+    if action == "restart":
+        return Restart(target)
+    if action == "soft-restart":
+        return SoftRestart(target)
+    if action == "down":
+        return LinkDown(target)
+    common = {"stream": params.get("stream", "downstream"), "toxicity": params.get("toxicity", 1.0)}
+    factories: dict[str, Callable[..., Toxic]] = {
+        "latency": lambda p: Toxic.latency(p["ms"], p.get("jitter_ms", 0), **common),
+        "timeout": lambda p: Toxic.timeout(p.get("ms", 0), **common),
+        "reset-peer": lambda p: Toxic.reset_peer(p.get("after_ms", 0), **common),
+        "bandwidth": lambda p: Toxic.bandwidth(p["kb_per_s"], **common),
+        "slicer": lambda p: Toxic.slicer(
+            p["average_bytes"], p.get("size_variation", 0), p.get("delay_us", 0), **common
+        ),
+        "limit-data": lambda p: Toxic.limit_data(p["bytes"], **common),
+    }
+    return LinkToxic(target, factories[action](params))
+
+
+def trigger_of(spec: dict[str, Any], seed: int = 0, index: int = 0) -> Trigger:
+    """The trigger a validated ``trigger`` mapping stands for. ``between`` picks its time
+    from the scenario's ``seed`` and the fault's ``index``, reproducibly."""
+    if "at" in spec:
+        return At(float(spec["at"]))
+    if "between" in spec:
+        lo, hi = spec["between"]
+        rng = random.Random(zlib.crc32(f"{seed}:{index}".encode()))
+        return At(round(rng.uniform(lo, hi), 3))
+    if "failpoint" in spec:
+        return OnFailpoint(str(spec["failpoint"]), int(spec.get("nth", 1)))
+    if "completed" in spec:
+        return OnCompleted(int(spec["completed"]))
+    raise ConfigError(f"trigger {spec!r} needs one of: at, between, failpoint, completed")
+
+
+def spec_event(spec: FaultSpec, seed: int = 0, index: int = 0) -> FaultEvent:
+    """The schedule event of a fault spec (ConfigError if its target or params are bad)."""
+    return FaultEvent(
+        trigger_of(spec.trigger, seed, index),
+        build_fault(spec.action, spec.target, spec.params),
+        spec.duration,
+    )

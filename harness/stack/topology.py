@@ -1,0 +1,63 @@
+"""The links between a stack's members and the ports each side uses.
+
+Clients dial the *link* port of what they talk to (``Topology.dial``), which is the
+server's own port, or a Toxiproxy listener when the link is proxied; the server binds its
+own port.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.stack.ports import HOST, PortBlock
+
+LINKS = {
+    # link name: (client, server port role, proxy listener role)
+    "app->daprd": ("app", "daprd_grpc", "proxy_app_daprd"),
+    "daprd->valkey": ("daprd", "valkey", "proxy_daprd_valkey"),
+    "daprd->placement": ("daprd", "placement", "proxy_daprd_placement"),
+    "daprd->scheduler": ("daprd", "scheduler", "proxy_daprd_scheduler"),
+}
+
+
+@dataclass(frozen=True)
+class Link:
+    """A client→server connection that a proxy may sit on.
+
+    ``upstream`` is the server's port; ``listen`` is what the client dials (equal to
+    ``upstream`` when the link is not proxied).
+    """
+
+    name: str
+    upstream: int
+    listen: int
+
+    @property
+    def proxied(self) -> bool:
+        return self.listen != self.upstream
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Ports of one stack and the links between its members."""
+
+    ports: PortBlock
+    proxied: frozenset[str] = frozenset()
+
+    def link(self, name: str) -> Link:
+        _client, server_role, proxy_role = LINKS[name]
+        upstream = self.ports[server_role]
+        listen = self.ports[proxy_role] if name in self.proxied else upstream
+        return Link(name, upstream, listen)
+
+    def dial(self, name: str) -> str:
+        """``127.0.0.1:port`` a client of link ``name`` connects to."""
+        return f"{HOST}:{self.link(name).listen}"
+
+
+@dataclass
+class Secrets:
+    """Per-run credentials: Valkey's password and daprd's API token."""
+
+    valkey_password: str
+    api_token: str

@@ -1,0 +1,58 @@
+"""What the experiment layer drives: a :class:`Workload` starts workflow instances and
+reads them back.
+
+The order HTTP API (:class:`~harness.workload.orders.Orders`) is one workload; any other
+way of starting instances (workflows over daprd's gRPC API, a user's own client) plugs in
+by implementing this protocol. Every start attempt is kept with a Jepsen outcome
+(:class:`~harness.record.history.Attempt`): the checks judge what was attempted, not only
+what succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+from harness.record.history import Attempt, InstanceStatus
+
+
+class Workload(Protocol):
+    """Starts instances whose ids all begin with ``prefix`` and reads them back.
+
+    Contract: ``try_start`` never raises for an outcome of the system under test (a
+    refusal or no answer is recorded as an attempt, and None returned); ``status`` raises
+    :class:`~harness.errors.WorkloadError` when it cannot read an instance (not the same
+    as None: the instance does not exist); ``wait_terminal`` raises WorkloadError naming
+    the instances not terminal by ``timeout`` seconds.
+    """
+
+    @property
+    def prefix(self) -> str: ...
+
+    def describe(self) -> str:
+        """One line for reports: what is started, and how."""
+        ...
+
+    def try_start(self, *, resend_for: float = 0.0) -> str | None:
+        """Start one more instance (the workload chooses its input); its id if accepted.
+        A start refused before it reached the system (connection refused) is retried for
+        up to ``resend_for`` seconds."""
+        ...
+
+    def attempts(self) -> list[Attempt]:
+        """Every start attempt so far, with its outcome."""
+        ...
+
+    def status(self, instance_id: str) -> InstanceStatus | None:
+        """The instance's state now, or None when it does not exist."""
+        ...
+
+    def wait_terminal(
+        self, ids: Iterable[str] | None = None, *, timeout: float = 60.0, interval: float = 0.05
+    ) -> Mapping[str, InstanceStatus]:
+        """Poll until every instance (default: all accepted) is terminal."""
+        ...
+
+    def business_state(self) -> dict[str, dict[str, int]] | None:
+        """The app's business state, for checks that need it (None: none to read)."""
+        ...
