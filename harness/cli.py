@@ -23,7 +23,7 @@ from harness.errors import ConfigError, HarnessError
 from harness.replay import cli as replay_cli
 from harness.runtime import versions
 from harness.runtime.images import IMAGE_SETS
-from harness.runtime.provision import ALL_TOOLS, doctor, provision
+from harness.runtime.provision import ALL_TOOLS, cache_key, doctor, provision
 from harness.settings import Settings
 from harness.stack.registry import reap_orphans
 from harness.stack.stack import BACKENDS, LOG_LEVELS, AppSpec, Stack, StackConfig, reference_app
@@ -90,6 +90,9 @@ def _config(args: argparse.Namespace, app: AppSpec | None) -> StackConfig:
 
 
 def cmd_provision(args: argparse.Namespace, settings: Settings) -> int:
+    if args.cache_key:
+        print(cache_key(settings))
+        return 0
     names = args.only or ALL_TOOLS
     started = time.monotonic()
     found = provision(settings, names)
@@ -209,6 +212,12 @@ def build_parser() -> argparse.ArgumentParser:
         "provision", help="find or build daprd, placement, scheduler, toxiproxy, valkey"
     )
     p.add_argument("--only", nargs="+", choices=ALL_TOOLS, help="provision just these")
+    p.add_argument(
+        "--cache-key",
+        action="store_true",
+        help="print a CI cache key for the binaries (pinned versions, platform, checksums) "
+        "and exit without provisioning",
+    )
     p.set_defaults(func=cmd_provision)
 
     p = sub.add_parser("doctor", help="print which binaries were found, where, and their versions")
