@@ -1,0 +1,3 @@
+module github.com/dapr-chaos/daprchaos
+
+go 1.22

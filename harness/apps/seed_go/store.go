@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The business state lives in Valkey under the same keys, with the same meaning, as the
+// Python reference app's (scenarios/order_app/store.py), so GET /state has the same shape
+// and the harness's conservation check reads either app. Money is integer cents.
+const (
+	prefix        = "orderapp:"
+	stockKey      = prefix + "stock"
+	initialKey    = prefix + "stock:initial"
+	chargesKey    = prefix + "charges"
+	refundsKey    = prefix + "refunds"
+	reservedKey   = prefix + "reservations"
+	notifiedKey   = prefix + "notifications"
+	acceptedKeyOf = prefix + "accepted:"
+	idemKeyOf     = prefix + "idem:"
+)
+
+// applyOnce adds ARGV[2] to field ARGV[1] of hash KEYS[2] unless the idempotency hash
+// KEYS[1] says it was applied already (ARGV[3] = '1'; '0' applies every time: the broken
+// variant). Returns {1 if applied now else 0, the application's number}: a retry that
+// finds the effect applied gets the number of the application it found, a real second
+// application gets the next number, so the ledger can tell a re-record from a duplicate.
+var applyOnce = redis.NewScript(`
+if ARGV[3] == '1' then
+  local done = redis.call('HGET', KEYS[1], 'applied')
+  if done then
+    return {0, tonumber(done)}
+  end
+end
+redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
+return {1, redis.call('HINCRBY', KEYS[1], 'applied', 1)}
+`)
+
+// reserveOnce takes ARGV[2] units of product ARGV[1] from the stock hash KEYS[2] and books
+// them for order ARGV[3] in KEYS[3], once per idempotency hash KEYS[1]. Too little stock is
+// an outcome too, remembered like a reservation so that a retry answers the same.
+// Returns {applied now, reserved (1/0), application number}.
+var reserveOnce = redis.NewScript(`
+local earlier = redis.call('HGET', KEYS[1], 'reserved')
+if earlier then
+  return {0, tonumber(earlier), tonumber(redis.call('HGET', KEYS[1], 'applied') or '0')}
+end
+local left = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+local wanted = tonumber(ARGV[2])
+if left < wanted then
+  redis.call('HSET', KEYS[1], 'reserved', 0)
+  return {0, 0, 0}
+end
+redis.call('HINCRBY', KEYS[2], ARGV[1], -wanted)
+redis.call('HINCRBY', KEYS[3], ARGV[3], wanted)
+redis.call('HSET', KEYS[1], 'reserved', 1)
+return {1, 1, redis.call('HINCRBY', KEYS[1], 'applied', 1)}
+`)
+
+// catalog is the stock the app starts with: the reference app's.
+func catalog() map[string]int {
+	units := map[string]int{"scarce": 5, "sold-out": 0}
+	for i := 0; i < 20; i++ {
+		units[fmt.Sprintf("p-%03d", i)] = 100_000
+	}
+	return units
+}
+
+// Applied is one application of an effect: Now if this call applied it, and its identity
+// "<idempotency key>#<n>", the same for every retry that finds it applied.
+type Applied struct {
+	Now         bool
+	Application string
+}
+
+// BusinessState is GET /state: cents and units, keyed by order id or product.
+type BusinessState struct {
+	Stock         map[string]int64 `json:"stock"`
+	InitialStock  map[string]int64 `json:"initial_stock"`
+	Charges       map[string]int64 `json:"charges"`
+	Refunds       map[string]int64 `json:"refunds"`
+	Reservations  map[string]int64 `json:"reservations"`
+	Notifications map[string]int64 `json:"notifications"`
+}
+
+// Store is the order app's business state. chargeOnce=false is the deliberately broken
+// "payment-not-idempotent" variant: the charge applies on every execution.
+type Store struct {
+	rdb        *redis.Client
+	chargeOnce bool
+}
+
+// OpenStore connects to Valkey at url (redis://:password@host:port/db).
+func OpenStore(url string, chargeOnce bool) (*Store, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("DAPR_CHAOS_VALKEY_URL is not a redis:// URL: %w", err)
+	}
+	// Short timeouts: an activity that fails fast is retried by its policy; one that hangs
+	// holds the workflow.
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, 3*time.Second, 3*time.Second
+	return &Store{rdb: redis.NewClient(opts), chargeOnce: chargeOnce}, nil
+}
+
+// Seed sets the initial stock of every product not seeded yet: a restarted app keeps
+// what the orders so far left on the shelves.
+func (s *Store) Seed(ctx context.Context) error {
+	for product, units := range catalog() {
+		fresh, err := s.rdb.HSetNX(ctx, initialKey, product, units).Result()
+		if err != nil {
+			return err
+		}
+		if fresh {
+			if err := s.rdb.HSet(ctx, stockKey, product, units).Err(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ClaimOrder reserves an order id; false if it was accepted before. Dapr would run a
+// finished instance id scheduled again, charging twice: the API refuses a reused id.
+func (s *Store) ClaimOrder(ctx context.Context, orderID string) (bool, error) {
+	return s.rdb.SetNX(ctx, acceptedKeyOf+orderID, "1", 0).Result()
+}
+
+// ReleaseOrder undoes ClaimOrder when scheduling failed, so that the client may retry.
+func (s *Store) ReleaseOrder(ctx context.Context, orderID string) error {
+	return s.rdb.Del(ctx, acceptedKeyOf+orderID).Err()
+}
+
+// InStock tells whether quantity units of product are on the shelves now.
+func (s *Store) InStock(ctx context.Context, product string, quantity int) (bool, error) {
+	left, err := s.rdb.HGet(ctx, stockKey, product).Int64()
+	if errors.Is(err, redis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return left >= int64(quantity), nil
+}
+
+func (s *Store) apply(ctx context.Context, kind, key, hash, field string, amount int64, once bool) (Applied, error) {
+	flag := "0"
+	if once {
+		flag = "1"
+	}
+	out, err := applyOnce.Run(ctx, s.rdb, []string{idemKeyOf + kind + ":" + key, hash}, field, amount, flag).Int64Slice()
+	if err != nil {
+		return Applied{}, err
+	}
+	return Applied{out[0] == 1, key + "#" + strconv.FormatInt(out[1], 10)}, nil
+}
+
+// Charge charges cents for the order once per key (every time in the broken variant).
+func (s *Store) Charge(ctx context.Context, key, orderID string, cents int64) (Applied, error) {
+	return s.apply(ctx, "charge", key, chargesKey, orderID, cents, s.chargeOnce)
+}
+
+// Refund refunds cents for the order once per key.
+func (s *Store) Refund(ctx context.Context, key, orderID string, cents int64) (Applied, error) {
+	return s.apply(ctx, "refund", key, refundsKey, orderID, cents, true)
+}
+
+// Notify counts one notification of the order's customer, once per key.
+func (s *Store) Notify(ctx context.Context, key, orderID string) (Applied, error) {
+	return s.apply(ctx, "notify", key, notifiedKey, orderID, 1, true)
+}
+
+// Reserve books quantity units of product for the order once per key; nil when there was
+// not enough stock (no effect).
+func (s *Store) Reserve(ctx context.Context, key, orderID, product string, quantity int) (*Applied, error) {
+	keys := []string{idemKeyOf + "reserve:" + key, stockKey, reservedKey}
+	out, err := reserveOnce.Run(ctx, s.rdb, keys, product, quantity, orderID).Int64Slice()
+	if err != nil {
+		return nil, err
+	}
+	if out[1] == 0 {
+		return nil, nil
+	}
+	return &Applied{out[0] == 1, key + "#" + strconv.FormatInt(out[2], 10)}, nil
+}
+
+// Snapshot reads the whole business state.
+func (s *Store) Snapshot(ctx context.Context) (BusinessState, error) {
+	pipe := s.rdb.Pipeline()
+	names := []string{stockKey, initialKey, chargesKey, refundsKey, reservedKey, notifiedKey}
+	cmds := make([]*redis.MapStringStringCmd, len(names))
+	for i, name := range names {
+		cmds[i] = pipe.HGetAll(ctx, name)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return BusinessState{}, err
+	}
+	maps := make([]map[string]int64, len(names))
+	for i, cmd := range cmds {
+		maps[i] = make(map[string]int64, len(cmd.Val()))
+		for field, raw := range cmd.Val() {
+			n, err := strconv.ParseInt(raw, 10, 64)
+			if err != nil {
+				return BusinessState{}, fmt.Errorf("%s[%s] = %q is not an integer", names[i], field, raw)
+			}
+			maps[i][field] = n
+		}
+	}
+	return BusinessState{maps[0], maps[1], maps[2], maps[3], maps[4], maps[5]}, nil
+}
