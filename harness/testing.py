@@ -18,6 +18,7 @@ from harness.checks.exactly_once import NEW_TASK as NEW_TASK
 from harness.checks.exactly_once import SAME_TASK as SAME_TASK
 from harness.runtime.engine import docker_client as docker_client
 from harness.runtime.engine import engine_problem as engine_problem
+from harness.runtime.goapps import build_go_app as build_go_app
 from harness.runtime.images import UPSTREAM as UPSTREAM_IMAGES
 from harness.runtime.images import build_images as build_images
 from harness.runtime.images import local_recipes as local_recipes
@@ -47,6 +48,7 @@ __all__ = [
     "UPSTREAM_IMAGES",
     "Footprint",
     "Operations",
+    "build_go_app",
     "build_images",
     "child_processes",
     "docker_client",

@@ -1,6 +1,6 @@
 """Build Go workflow apps into the cache, once: the ones dapr-chaos ships, and test apps.
 
-A shipped app is a Go module inside the installed package (``harness/apps/<name>``, found
+A shipped app is a Go module inside the installed package (``harness/reference_apps/<name>``, found
 with :mod:`importlib.resources`); a test app is any Go module directory. Either may use
 the Go protocol client (``harness/app/clients/go/daprchaos``) through a ``replace``
 directive with a relative path.
@@ -32,7 +32,7 @@ from harness.runtime.gobuild import Progress, stderr_progress
 from harness.settings import Settings
 
 SHIPPED_APPS = ("seed_go",)
-"""Go apps in ``harness/apps/``: ``seed_go`` is the article's OrderProcessing in Go."""
+"""Go apps in ``harness/reference_apps/``: ``seed_go`` is the article's OrderProcessing in Go."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _SOURCE_FILES = ("*.go", "go.mod", "go.sum")
@@ -50,7 +50,7 @@ def shipped_source(name: str) -> Path:
             + ", ".join(SHIPPED_APPS)
             + " (pass source= to build a Go module of your own)"
         )
-    found = importlib.resources.files("harness").joinpath("apps", name)
+    found = importlib.resources.files("harness").joinpath("reference_apps", name)
     if not isinstance(found, Path) or not (found / "go.mod").is_file():
         raise ProvisionError(
             f"the sources of the Go app {name} are not in the installed dapr-chaos package "

@@ -15,11 +15,8 @@ from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2 as 
 from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grpc as stubs
 from google.protobuf.wrappers_pb2 import StringValue
 
-from harness.faults.failpoints import Failpoint
-from harness.record.ledger import Ledger
-from harness.runtime.goapps import build_go_app
-from harness.settings import Settings
-from harness.stack.stack import AppSpec, Stack, StackConfig
+from harness import AppSpec, Chaos, Failpoint, Ledger, Settings, Stack, StackConfig
+from harness.testing import build_go_app
 
 SOURCE = Path(__file__).resolve().parents[1] / "apps" / "go_chain"
 STEPS = ("step1", "step2", "step3")
@@ -45,8 +42,7 @@ def status_name(state: Any) -> str:
 def test_the_chain_runs_its_three_steps_in_order_and_records_them(go_chain: Path) -> None:
     config = StackConfig(app=AppSpec(command=(str(go_chain),)), proxies=False)
     with Stack(config) as stack:
-        assert stack.failpoints is not None
-        stack.failpoints.arm(Failpoint("*", "trace", count=None))  # record every hit
+        Chaos(stack).arm_failpoint(Failpoint("*", "trace", count=None))  # record every hit
         channel = grpc.insecure_channel(stack.grpc_endpoint)
         hub = stubs.TaskHubSidecarServiceStub(channel)
         token = (("dapr-api-token", stack.api_token),)

@@ -1,4 +1,4 @@
-"""The Go port of the seed's OrderProcessing (harness/apps/seed_go) on a real stack: built
+"""The Go port of the seed's OrderProcessing (harness/reference_apps/seed_go) on a real stack: built
 through build_go_app into a temporary cache, run as the stack's app, driven over its HTTP
 API on 127.0.0.1, its ledger read with the harness's own reader.
 
@@ -17,16 +17,12 @@ from typing import Any
 
 import pytest
 
-from harness.chaos import Chaos
-from harness.faults.failpoints import Failpoint
-from harness.record.ledger import Ledger
-from harness.runtime.goapps import build_go_app
-from harness.settings import Settings
-from harness.stack.stack import AppSpec, Stack, StackConfig
-from harness.workload.orders import OrderAPIClient
-from scenarios.order_app.store import BusinessState
+from harness import AppSpec, Chaos, Failpoint, Ledger, OrderAPIClient, Settings, Stack, StackConfig
+from harness.testing import build_go_app
 
 TERMINAL = {"COMPLETED", "FAILED", "TERMINATED"}
+# The Python reference app's GET /state shape, which the port must match.
+STATE_FIELDS = {"stock", "initial_stock", "charges", "refunds", "reservations", "notifications"}
 APPROVED_EFFECTS = {"payment.charged", "stock.reserved", "customer.notified"}
 
 
@@ -116,7 +112,7 @@ def test_orders_complete_or_are_rejected_and_everything_adds_up(seed_go: Path) -
         }
 
         state = api.request("GET", "/state").body
-        assert set(state) == {f.name for f in dataclasses.fields(BusinessState)}
+        assert set(state) == STATE_FIELDS
         assert all(isinstance(v, int) for part in state.values() for v in part.values())
         assert state["charges"] == {"go-1": 4999, approved[1]: 1050}
         assert state["reservations"] == {"go-1": 2, approved[1]: 1}
@@ -147,8 +143,7 @@ def crash_after_the_charge(stack: Stack, api: OrderAPIClient, instance_id: str) 
     """Crash the app once right after the charge is committed and recorded, restart it
     (as the harness heals), and wait for the order."""
     chaos = Chaos(stack)
-    assert stack.failpoints is not None
-    stack.failpoints.arm(Failpoint("ProcessPaymentActivity.after", "crash"))
+    chaos.arm_failpoint(Failpoint("ProcessPaymentActivity.after", "crash"))
     submit(api, order(instance_id))
     deadline = time.monotonic() + 30
     while stack.process("app").running():
