@@ -57,6 +57,10 @@ _EXPORTS: dict[str, str] = {
     "OrderAPIClient": "harness.workload.order_api",
     "OrderStatus": "harness.workload.order_api",
     "Orders": "harness.workload.orders",
+    "Workflows": "harness.workload.workflows",
+    "WorkflowAPI": "harness.workload.workflow_api",
+    "NO_EXPECTATION": "harness.workload.protocol",
+    "hosted_app": "harness.stack.config",
     "LoadProfile": "harness.workload.load_config",
     # record
     "Attempt": "harness.record.history",
@@ -163,6 +167,7 @@ if typing.TYPE_CHECKING:
     from harness.settings import Settings as Settings
     from harness.stack.config import AppSpec as AppSpec
     from harness.stack.config import StackConfig as StackConfig
+    from harness.stack.config import hosted_app as hosted_app
     from harness.stack.config import reference_app as reference_app
     from harness.stack.stack import Stack as Stack
     from harness.stack.supervisor import KNOWN_REGISTRATION_RACE as KNOWN_REGISTRATION_RACE
@@ -172,4 +177,7 @@ if typing.TYPE_CHECKING:
     from harness.workload.order_api import OrderAPIClient as OrderAPIClient
     from harness.workload.order_api import OrderStatus as OrderStatus
     from harness.workload.orders import Orders as Orders
+    from harness.workload.protocol import NO_EXPECTATION as NO_EXPECTATION
     from harness.workload.protocol import Workload as Workload
+    from harness.workload.workflow_api import WorkflowAPI as WorkflowAPI
+    from harness.workload.workflows import Workflows as Workflows

@@ -4,12 +4,18 @@
 Fixtures:
 
 ``dapr_stack``  (session; one per pytest-xdist worker) a running :class:`~harness.Stack`
-                with the reference order app, or ``--dapr-chaos-app`` if given.
+                with the reference order app, your app's command
+                (``--dapr-chaos-app``), or your workflow code hosted and instrumented
+                (``--dapr-chaos-workflows MODULE:ATTR``).
 ``orders``      (function) an :class:`~harness.Orders` bound to that stack, whose order
                 ids carry a prefix unique to the test: tests share the stack but never
                 see each other's orders.
+``workflows``   (function) a :class:`~harness.Workflows` on that stack: start instances
+                of any registered workflow by name through daprd's gRPC API
+                (``workflows.start(name, input=...)``), ids prefixed per test.
 ``chaos``       (function) a :class:`~harness.Chaos` on that stack: inject faults, arm
-                failpoints, ``chaos.assert_ok(orders)``; healed and disarmed afterwards.
+                failpoints, ``chaos.assert_ok(orders)`` or ``chaos.assert_ok(workflows)``;
+                healed and disarmed afterwards.
 
 Scenario files (``*.scenario.yaml``) are collected as tests, one per file, so
 ``pytest scenarios/`` runs the shipped set; consecutive scenarios with the same app share
@@ -31,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import shlex
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,7 +47,7 @@ import pytest
 from harness import hooks
 from harness.cli import options
 from harness.errors import ConfigError, HarnessError
-from harness.stack.config import AppSpec, StackConfig, reference_app
+from harness.stack.config import StackConfig
 from harness.stack.registry import reap_orphans
 
 if TYPE_CHECKING:
@@ -51,15 +56,14 @@ if TYPE_CHECKING:
     from harness.scenario.outcome import ScenarioOutcome
     from harness.stack.stack import Stack
     from harness.workload.orders import Orders
+    from harness.workload.workflows import Workflows
 
 log = logging.getLogger("harness")
 
 SCENARIO_SUFFIX = ".scenario.yaml"
 
 PLUGIN_OPTIONS = (
-    options.Option(
-        "app", "workflow app command line instead of the reference order app"
-    ),
+    *options.APP_OPTIONS,
     options.Option(
         "report",
         "root directory of the scenario report written at session end (default: reports)",
@@ -98,10 +102,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def stack_config_from(config: pytest.Config) -> StackConfig:
-    """The StackConfig the plugin options describe (before the configure hook)."""
-    app_cmd = _option(config, "app")
-    app: AppSpec = AppSpec(tuple(shlex.split(app_cmd))) if app_cmd else reference_app()
-    return options.stack_config(lambda dest: _option(config, dest), app)
+    """The StackConfig the plugin options describe (before the configure hook). Public:
+    a conftest that overrides ``dapr_stack`` starts from it."""
+
+    def value(dest: str) -> Any:
+        return _option(config, dest)
+
+    try:
+        return options.stack_config(value, options.app_spec(value))
+    except ConfigError as exc:
+        raise pytest.UsageError(f"dapr-chaos: {exc}") from None
 
 
 @pytest.fixture(scope="session")
@@ -162,6 +172,27 @@ def orders(dapr_stack: Stack, request: pytest.FixtureRequest) -> Orders:
     from harness.workload.orders import Orders
 
     return Orders(OrderAPIClient(dapr_stack.ports["app"]), prefix=test_prefix(request.node.nodeid))
+
+
+@pytest.fixture
+def workflows(dapr_stack: Stack, request: pytest.FixtureRequest) -> Iterator[Workflows]:
+    """Workflow instances for this test only (ids prefixed per test), started by name
+    through daprd's workflow API on the shared stack (the API token handled). With a
+    hosted app (``--dapr-chaos-workflows``) an unknown workflow name is an error listing
+    the registered ones."""
+    from harness.workload.workflow_api import WorkflowAPI
+    from harness.workload.workflows import Workflows
+
+    registry = dapr_stack.app_registry()
+    workload = Workflows(
+        WorkflowAPI(dapr_stack.ports["daprd_grpc"], dapr_stack.api_token),
+        prefix=test_prefix(request.node.nodeid),
+        registered=registry["workflows"] if registry else None,
+    )
+    try:
+        yield workload
+    finally:
+        workload.close()
 
 
 # -- scenario files as tests ----------------------------------------------------------

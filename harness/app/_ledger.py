@@ -10,13 +10,14 @@ wall-clock seconds (float) so records line up with the harness's timeline.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -145,6 +146,67 @@ def effect(kind: str, subject: str, *, application: str | None = None, **details
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Set on functions wrapped by recorded_activity: instrumentation must not record twice.
+RECORDED = "_dapr_chaos_recorded"
+
+
+def scope_of(ctx: Any, activity: str) -> ActivityScope:
+    """The scope of one execution of ``activity``, from its WorkflowActivityContext."""
+    inner = ctx.get_inner_context() if hasattr(ctx, "get_inner_context") else ctx
+    return ActivityScope(
+        activity=activity,
+        workflow_id=str(ctx.workflow_id),
+        task_execution_id=str(getattr(inner, "task_execution_id", "") or ""),
+        task_id=int(getattr(ctx, "task_id", -1)),
+    )
+
+
+@contextlib.contextmanager
+def scoped(scope: ActivityScope) -> Iterator[None]:
+    """Bind ``scope`` (what :func:`effect` and :func:`idempotency_key` use), no records."""
+    token = _scope.set(scope)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+@contextlib.contextmanager
+def invocation(scope: ActivityScope) -> Iterator[None]:
+    """One recorded execution: an invocation record, the scope bound, and an end record
+    ("ok" or "error") when the body returns or raises."""
+    record = recording()
+    if record:
+        append_record(
+            Invocation(
+                scope.activity,
+                scope.workflow_id,
+                scope.task_execution_id,
+                scope.task_id,
+                time.time(),
+                os.getpid(),
+            )
+        )
+    outcome = "error"
+    try:
+        with scoped(scope):
+            yield
+        outcome = "ok"
+    finally:
+        # A crash never gets here: an invocation without an end record is "info"
+        # (outcome unknown), which is how checks tell a crash from a clean return.
+        if record:
+            append_record(
+                InvocationEnd(
+                    scope.activity,
+                    scope.workflow_id,
+                    scope.task_execution_id,
+                    outcome,
+                    time.time(),
+                    os.getpid(),
+                )
+            )
+
 
 def recorded_activity(fn: F) -> F:
     """Wrap an activity ``fn(ctx, input)``: record each invocation and bind the scope that
@@ -153,45 +215,8 @@ def recorded_activity(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(ctx: Any, *args: Any, **kwargs: Any) -> Any:
-        inner = ctx.get_inner_context() if hasattr(ctx, "get_inner_context") else ctx
-        scope = ActivityScope(
-            activity=name,
-            workflow_id=str(ctx.workflow_id),
-            task_execution_id=str(getattr(inner, "task_execution_id", "") or ""),
-            task_id=int(getattr(ctx, "task_id", -1)),
-        )
-        record = recording()
-        if record:
-            append_record(
-                Invocation(
-                    name,
-                    scope.workflow_id,
-                    scope.task_execution_id,
-                    scope.task_id,
-                    time.time(),
-                    os.getpid(),
-                )
-            )
-        token = _scope.set(scope)
-        outcome = "error"
-        try:
-            result = fn(ctx, *args, **kwargs)
-            outcome = "ok"
-            return result
-        finally:
-            _scope.reset(token)
-            # A crash never gets here: an invocation without an end record is "info"
-            # (outcome unknown), which is how checks tell a crash from a clean return.
-            if record:
-                append_record(
-                    InvocationEnd(
-                        name,
-                        scope.workflow_id,
-                        scope.task_execution_id,
-                        outcome,
-                        time.time(),
-                        os.getpid(),
-                    )
-                )
+        with invocation(scope_of(ctx, name)):
+            return fn(ctx, *args, **kwargs)
 
+    setattr(wrapper, RECORDED, True)
     return wrapper  # type: ignore[return-value]

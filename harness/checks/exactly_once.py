@@ -75,7 +75,19 @@ def duplicate_kind(applied: list[Effect]) -> str:
     return "applied by different activities"
 
 
-def exactly_once(history: History, expectation: Expectation = reference_expectation) -> CheckResult:
+def exactly_once(history: History, expectation: Expectation | None = None) -> CheckResult:
+    """``expectation``: which effects each COMPLETED instance must have (and must not);
+    default: the reference order app's for an order workload, none for any other (then
+    only duplicates are judged, and an app that records no effects is VACUOUS)."""
+    if expectation is None and history.kind == "orders":
+        expectation = reference_expectation
+    if expectation is None and not history.ledger.effects:
+        return CheckResult(
+            "exactly-once",
+            Verdict.VACUOUS,
+            "the app records no effects (declare them with harness.app.effect or the "
+            "protocol's effect record): no duplicate to look for",
+        )
     by_key: dict[tuple[str, str], list[Effect]] = defaultdict(list)
     for effect in history.ledger.effects:
         by_key[(effect.kind, effect.subject)].append(effect)
@@ -95,7 +107,7 @@ def exactly_once(history: History, expectation: Expectation = reference_expectat
             )
     open_orders = {inv.workflow_id for inv in history.ledger.unfinished()}
     for order_id, status in sorted(history.statuses.items()):
-        if status is None or status.runtime_status != "COMPLETED":
+        if expectation is None or status is None or status.runtime_status != "COMPLETED":
             continue
         observed = {kind for (kind, subject) in by_key if subject == order_id}
         required, forbidden = expectation(status, observed)

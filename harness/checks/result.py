@@ -9,15 +9,18 @@ from dataclasses import dataclass, field
 class Verdict(enum.Enum):
     """The one vocabulary of verdicts: of a check, a scenario run, an explore example.
 
-    A check says PASS, FAIL or UNKNOWN (the history cannot tell, e.g. an outcome lost in
-    a crash). A scenario also says ERROR (the harness could not carry it out: a fault
-    that hit nothing, a stack that would not start). An explore example also says
-    SKIPPED (past the shrink budget, not run); a FAIL there is a violation.
+    A check says PASS, FAIL, UNKNOWN (the history cannot tell, e.g. an outcome lost in
+    a crash) or VACUOUS (it had nothing to judge: no instance took the path it guards, the
+    app records no effects; the summary says why). A scenario also says ERROR (the
+    harness could not carry it out: a fault that hit nothing, a stack that would not
+    start). An explore example also says SKIPPED (past the shrink budget, not run); a
+    FAIL there is a violation.
     """
 
     PASS = "pass"
     FAIL = "fail"
     UNKNOWN = "unknown"
+    VACUOUS = "vacuous"
     ERROR = "error"
     SKIPPED = "skipped"
 

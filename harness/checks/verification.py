@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from harness.checks.activities import activities
 from harness.checks.conservation import conservation_of
+from harness.checks.differential import same_as_fault_free
 from harness.checks.exactly_once import exactly_once
 from harness.checks.nothing_lost import completed, nothing_lost
+from harness.checks.output import output
 from harness.checks.replay import replay
 from harness.checks.result import CheckResult, Verdict
 from harness.checks.worker_health import worker_health
@@ -22,9 +25,21 @@ CHECKS: dict[str, Check] = {
     "conservation": conservation_of,
     "worker-health": worker_health,
     "replay": replay,
+    "output": output,
+    "same-as-fault-free": same_as_fault_free,
+    "activities": activities,
 }
-# replay needs the app's workflow code (Chaos(workflows=...)): asked for by name.
+# The checks a verification runs when none are named, by the kind of workload: the order
+# API (conservation is the order app's own) and any workflow. replay (it needs the app's
+# workflow code), output (an expectation) and same-as-fault-free (a baseline) are asked
+# for by name.
 DEFAULT_CHECKS = ("exactly-once", "nothing-lost", "completed", "conservation", "worker-health")
+WORKFLOW_CHECKS = ("nothing-lost", "completed", "activities", "exactly-once", "worker-health")
+
+
+def default_checks(kind: str) -> tuple[str, ...]:
+    """The default checks of a workload kind ("orders" or "workflows")."""
+    return DEFAULT_CHECKS if kind == "orders" else WORKFLOW_CHECKS
 
 
 @dataclass
@@ -34,10 +49,15 @@ class Verification:
 
     @property
     def verdict(self) -> Verdict:
+        """FAIL if any check failed; else UNKNOWN if any could not decide; else VACUOUS
+        if no check had anything to judge; else PASS (a vacuous check among passing ones
+        is shown, not counted)."""
         verdicts = {r.verdict for r in self.results}
         if Verdict.FAIL in verdicts:
             return Verdict.FAIL
-        return Verdict.UNKNOWN if Verdict.UNKNOWN in verdicts else Verdict.PASS
+        if Verdict.UNKNOWN in verdicts:
+            return Verdict.UNKNOWN
+        return Verdict.PASS if Verdict.PASS in verdicts else Verdict.VACUOUS
 
     @property
     def passed(self) -> bool:
@@ -63,7 +83,9 @@ class Verification:
         return "\n".join(lines)
 
 
-def run_checks(history: History, names: Sequence[str] = DEFAULT_CHECKS) -> Verification:
+def run_checks(history: History, names: Sequence[str] | None = None) -> Verification:
+    """Run the named checks (default: those of the history's kind of workload)."""
+    names = default_checks(history.kind) if names is None else names
     unknown = [n for n in names if n not in CHECKS]
     if unknown:
         from harness.errors import ConfigError

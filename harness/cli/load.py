@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from harness.errors import ConfigError
 from harness.experiment.chaos import Chaos
 from harness.experiment.load import run_load
 from harness.settings import Settings
-from harness.stack.config import AppSpec, reference_app
 from harness.stack.stack import Stack
 from harness.workload.load_config import LoadProfile, validate_prefix
 
@@ -35,7 +33,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "and polled until terminal), verify every accepted order, check SLOs.",
     )
     options.add_stack_options(p)
-    p.add_argument("--app", help="app command line instead of the reference order app")
     p.add_argument(
         "--users", type=options.positive_int, default=10, help="concurrent users (default 10)"
     )
@@ -75,7 +72,7 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     prefix = validate_prefix(args.prefix or f"load-{time.strftime('%H%M%S')}-")
     if args.json is not None and not args.json.parent.is_dir():
         raise ConfigError(f"--json {args.json}: directory {args.json.parent} does not exist")
-    app = AppSpec(tuple(shlex.split(args.app)), health_path=None) if args.app else reference_app()
+    app = options.app_spec(lambda dest: getattr(args, dest))
     config = options.stack_config(lambda dest: getattr(args, dest), app)
     with Stack(config, settings=settings) as stack:
         print(f"stack ready in {stack.timings['total']:.2f}s; order API {stack.app_url}")

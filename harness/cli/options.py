@@ -14,12 +14,22 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from harness.errors import ConfigError
 from harness.runtime.images import IMAGE_SETS
-from harness.stack.config import BACKENDS, LOG_LEVELS, AppSpec, StackConfig
+from harness.stack.config import (
+    BACKENDS,
+    LOG_LEVELS,
+    AppSpec,
+    StackConfig,
+    check_dependencies,
+    hosted_app,
+    reference_app,
+)
 from harness.stack.ports import BLOCK_SIZE
 
 # -- value types -----------------------------------------------------------------------
@@ -133,6 +143,7 @@ class Option:
     choices: tuple[str, ...] | None = None
     flag: bool = False
     pytest_name: str | None = None
+    repeat: bool = False  # may be given several times: a list
 
     @property
     def dest(self) -> str:
@@ -143,6 +154,8 @@ class Option:
             add(spelling, action="store_true", dest=dest, help=self.help)
             return
         kwargs: dict[str, Any] = {"default": self.default, "help": self.help, "dest": dest}
+        if self.repeat:
+            kwargs["action"] = "append"
         if self.type is not None:
             kwargs["type"] = self.type
         if self.choices is not None:
@@ -197,6 +210,71 @@ STACK_OPTIONS = (
 PYTEST_DEST = "dapr_chaos_"  # plugin option dests carry it: no clash with other plugins
 
 
+def dependency(text: str) -> tuple[str, str]:
+    """``NAME=127.0.0.1:PORT`` (or ``NAME=valkey``): one of the app's own dependencies."""
+    name, sep, address = text.partition("=")
+    if not sep or not name or not address:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not NAME=127.0.0.1:PORT (or NAME=valkey for the stack's Valkey)"
+        )
+    try:
+        check_dependencies({name: address})
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name, address
+
+
+APP_OPTIONS = (
+    Option(
+        "app",
+        "the app's command line, run like `dapr run -- COMMAND` (default: the reference order app)",
+    ),
+    Option(
+        "workflows",
+        "MODULE[:ATTR] of your Python workflow code: hosted and instrumented by the harness "
+        "(without --app), or replayed by the replay check (with --app)",
+    ),
+    Option(
+        "dependency",
+        "NAME=127.0.0.1:PORT: a dependency of the app's own, put behind a proxy (link "
+        "app->NAME; the app reads the address from DAPR_CHAOS_DEP_<NAME>); repeatable",
+        type=dependency,
+        repeat=True,
+    ),
+    Option(
+        "instrument",
+        "give a Python --app that starts itself the automatic failpoints and invocation "
+        "records (<activity>.before/.after)",
+        flag=True,
+    ),
+)
+
+
+def app_spec(value: Callable[[str], Any]) -> AppSpec:
+    """The AppSpec the parsed app options describe (``value`` as for
+    :func:`stack_config`): a command, hosted workflow code, or the reference app."""
+    command = value("app")
+    workflows = value("workflows")
+    deps = dict(value("dependency") or ())
+    if command:
+        return AppSpec(
+            tuple(shlex.split(command)),
+            workflows=workflows,
+            instrument=bool(value("instrument")),
+            dependencies=deps,
+        )
+    if value("instrument"):
+        raise ConfigError("--instrument goes with --app (a hosted app is instrumented anyway)")
+    if workflows:
+        return hosted_app(workflows, dependencies=deps)
+    if deps:
+        raise ConfigError(
+            "--dependency is for your own app (--app or --workflows); the reference app "
+            "declares its store"
+        )
+    return reference_app()
+
+
 def add_to_parser(group: argparse._ActionsContainer, options: Iterable[Option]) -> None:
     """Add ``options`` to a CLI parser or argument group as ``--NAME``."""
     for option in options:
@@ -211,9 +289,12 @@ def add_to_pytest(group: Any, options: Iterable[Option]) -> None:
         option.add(group.addoption, spelling, PYTEST_DEST + option.dest)
 
 
-def add_stack_options(parser: argparse.ArgumentParser) -> None:
-    """The stack options of a CLI command that starts a stack."""
+def add_stack_options(parser: argparse.ArgumentParser, *, app: bool = True) -> None:
+    """The stack options of a CLI command that starts a stack (and, with ``app``, the
+    options that choose the app)."""
     add_to_parser(parser.add_argument_group("stack"), STACK_OPTIONS)
+    if app:
+        add_to_parser(parser.add_argument_group("app"), APP_OPTIONS)
 
 
 def stack_config(value: Callable[[str], Any], app: AppSpec | None) -> StackConfig:

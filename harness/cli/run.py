@@ -29,7 +29,8 @@ from harness.scenario.selection import matches
 from harness.settings import Settings
 from harness.stack.config import BACKENDS
 
-DEFAULT_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+# The repository's scenarios/ (the shipped set), in the package as harness/_shipped/scenarios.
+DEFAULT_SCENARIOS = Path(__file__).resolve().parents[1] / "_shipped" / "scenarios"
 
 
 def _say(line: str) -> None:

@@ -7,14 +7,21 @@ command, run one until Ctrl-C, clean up after runs whose owner died.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import shlex
 import time
 
-from harness.cli.options import add_stack_options, stack_config
+from harness.cli.options import (
+    APP_OPTIONS,
+    add_stack_options,
+    add_to_parser,
+    app_spec,
+    stack_config,
+)
 from harness.errors import ConfigError
 from harness.settings import Settings
-from harness.stack.config import AppSpec, reference_app
+from harness.stack.config import AppSpec, dependency_env
 from harness.stack.registry import reap_orphans
 from harness.stack.stack import Stack
 
@@ -27,7 +34,15 @@ def cmd_exec(args: argparse.Namespace, settings: Settings) -> int:
         command = command[1:]
     if not command:
         raise ConfigError("no command given; usage: dapr-chaos exec [options] -- COMMAND [ARGS...]")
-    config = stack_config(lambda dest: getattr(args, dest), None)
+    spec = AppSpec(
+        tuple(command),
+        instrument=args.instrument,
+        dependencies=dict(args.dependency or ()),
+        wait_for_workers=False,
+    )
+    config = dataclasses.replace(
+        stack_config(lambda dest: getattr(args, dest), spec), start_app=False
+    )
     with Stack(config, settings=settings) as stack:
         log.info("stack ready in %.2fs; running: %s", stack.timings["total"], shlex.join(command))
         status = stack.run_command(command)
@@ -35,10 +50,18 @@ def cmd_exec(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    app = AppSpec(tuple(shlex.split(args.app)), health_path=None) if args.app else reference_app()
-    with Stack(stack_config(lambda dest: getattr(args, dest), app), settings=settings) as stack:
+    value = lambda dest: getattr(args, dest)  # noqa: E731 - one lookup, two users
+    app = app_spec(value)
+    with Stack(stack_config(value, app), settings=settings) as stack:
         print(f"stack ready in {stack.timings['total']:.2f}s; Ctrl-C stops it")
-        print(f"  order API       {stack.app_url}" if not args.app else "")
+        if not args.app and not args.workflows:
+            print(f"  order API       {stack.app_url}")
+        registry = stack.app_registry()
+        if registry:
+            print(f"  workflows       {', '.join(registry['workflows'])}")
+        for name in app.dependencies:
+            address = stack.app_env()[dependency_env(name)]
+            print(f"  dependency      {name}: app->{name}, the app dials {address}")
         print(f"  daprd gRPC      {stack.grpc_endpoint}")
         print(f"  daprd HTTP      127.0.0.1:{stack.ports['daprd_http']}")
         print(f"  DAPR_API_TOKEN  {stack.api_token}")
@@ -69,13 +92,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="bring the stack up, run COMMAND as the app, tear down",
         usage="dapr-chaos exec [options] -- COMMAND [ARGS...]",
     )
-    add_stack_options(p)
+    add_stack_options(p, app=False)
+    group = p.add_argument_group("app")
+    add_to_parser(group, [o for o in APP_OPTIONS if o.name in ("dependency", "instrument")])
     p.add_argument("command", nargs=argparse.REMAINDER, help="the app command, after --")
     p.set_defaults(func=cmd_exec)
 
-    p = sub.add_parser("up", help="run the stack (reference app by default) until Ctrl-C")
+    p = sub.add_parser(
+        "up",
+        help="run the stack until Ctrl-C: the reference app, --app COMMAND, or hosted "
+        "--workflows MODULE:ATTR",
+    )
     add_stack_options(p)
-    p.add_argument("--app", help="app command line instead of the reference order app")
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("reap", help="kill processes and remove run dirs left by dead runs")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness.checks.result import CheckResult
-from harness.checks.verification import DEFAULT_CHECKS, Verification, run_checks
+from harness.checks.verification import Verification, run_checks
 from harness.errors import FaultError, HarnessError, StackError
 from harness.experiment.observe import observe
 from harness.faults.failpoints import Failpoint, Failpoints
@@ -302,17 +302,20 @@ class Chaos:
         workload: Workload,
         *,
         deadline: float = 60.0,
-        checks: Sequence[str] = DEFAULT_CHECKS,
+        checks: Sequence[str] | None = None,
         heal: bool = True,
     ) -> Verification:
-        """Heal (unless ``heal=False``), wait for the instances, run ``checks``."""
+        """Heal (unless ``heal=False``), wait for the instances, run ``checks`` (default:
+        those of the workload's kind: the order checks for orders, the workflow checks
+        otherwise)."""
         if heal:
             self.heal()
         self.check_failpoints_fired()
         return self.judge(self.observe(workload, deadline=deadline), checks)
 
-    def judge(self, history: History, checks: Sequence[str] = DEFAULT_CHECKS) -> Verification:
-        """Run the named ``checks`` and the extra checks on ``history``."""
+    def judge(self, history: History, checks: Sequence[str] | None = None) -> Verification:
+        """Run the named ``checks`` (default: the workload kind's) and the extra checks on
+        ``history``."""
         verification = run_checks(history, checks)
         if self.extra_checks is not None:
             verification.results.extend(self.extra_checks(history))

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.checks.verification import CHECKS, DEFAULT_CHECKS, Verification
+from harness.checks.verification import CHECKS, Verification
 from harness.errors import ConfigError, HarnessError, WorkloadError
 from harness.experiment.chaos import Chaos
 from harness.experiment.load_result import (
@@ -75,12 +75,12 @@ class _Follower:
 
 
 def _validate(
-    prefix: str, chaos: Chaos | None, schedule: Schedule | None, checks: Sequence[str]
+    prefix: str, chaos: Chaos | None, schedule: Schedule | None, checks: Sequence[str] | None
 ) -> None:
     validate_prefix(prefix)
     if schedule is not None and chaos is None:
         raise ConfigError("a fault schedule needs chaos: pass chaos=Chaos(stack)")
-    unknown = [c for c in checks if c not in CHECKS]
+    unknown = [c for c in checks or () if c not in CHECKS]
     if unknown:
         raise ConfigError(f"unknown check(s) {unknown}; choose from {', '.join(CHECKS)}")
 
@@ -93,7 +93,7 @@ def run_load(
     seed: int | None = None,
     chaos: Chaos | None = None,
     schedule: Schedule | None = None,
-    checks: Sequence[str] = DEFAULT_CHECKS,
+    checks: Sequence[str] | None = None,
 ) -> LoadResult:
     """Run ``profile`` against ``stack``'s order API (orders ``<prefix>w<worker>-<n>``).
 
@@ -246,7 +246,7 @@ def _result(
     stats: list[dict[str, Any]],
     chaos: Chaos | None,
     schedule: Schedule | None,
-    checks: Sequence[str],
+    checks: Sequence[str] | None,
     launched: float,
 ) -> LoadResult:
     assert ops.start is not None

@@ -19,7 +19,7 @@ from harness.record.recorder import record_histories
 from harness.record.timeline import Timeline
 from harness.stack.stack import Stack
 from harness.stack.supervisor import Supervisor
-from harness.workload.protocol import Workload
+from harness.workload.protocol import NO_EXPECTATION, Workload, input_key
 
 
 def _wait_terminal(
@@ -79,19 +79,25 @@ def observe(
     ids = [i for i, a in attempts.items() if a.outcome is not Outcome.FAIL]
     uncertain = {i for i, a in attempts.items() if a.outcome is Outcome.INFO}
     statuses, pending = _wait_terminal(workload, ids, uncertain, deadline)
+    ledger = Ledger.read(stack.ledger_path, prefix=workload.prefix)
+    # Child workflows run as instances of their own, known from the activities they ran.
+    children = sorted({i.workflow_id for i in ledger.invocations} - set(attempts))
     reader = InstanceReader(stack.ports["daprd_grpc"], stack.api_token)
     try:
         last_events = {instance_id: reader.last_event(instance_id) for instance_id in pending}
-        histories = _record(stack, timeline, reader, [i for i in ids if statuses.get(i)])
+        recorded = [i for i in ids if statuses.get(i)] + children
+        histories = _record(stack, timeline, reader, recorded)
     finally:
         reader.close()
     metadata = stack.daprd.metadata()
     supervisor.note_stuck(len(pending))
     findings = supervisor.findings
+    expected = {i: workload.expected_output(attempts[i].input) for i in ids}
+    baseline = workload.baseline
     return History(
         attempts=attempts,
         statuses=statuses,
-        ledger=Ledger.read(stack.ledger_path, prefix=workload.prefix),
+        ledger=ledger,
         timeline=timeline,
         business_state=workload.business_state(),
         metadata=metadata,
@@ -100,4 +106,7 @@ def observe(
         known_findings=list(findings.known),
         histories=histories,
         workflows=workflows,
+        kind=workload.kind,
+        expected_outputs={i: v for i, v in expected.items() if v is not NO_EXPECTATION},
+        baseline={i: baseline.get(input_key(attempts[i].input)) for i in ids} if baseline else {},
     )

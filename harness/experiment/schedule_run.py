@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from harness.checks.verification import DEFAULT_CHECKS, Verification
+from harness.checks.verification import Verification
 from harness.errors import ConfigError, WorkloadError
 from harness.experiment.chaos import Chaos
 from harness.experiment.triggers import PendingEvents, Triggers
@@ -59,17 +59,21 @@ def run_schedule(
     *,
     count: int,
     concurrency: int = 4,
-    checks: Sequence[str] = DEFAULT_CHECKS,
+    checks: Sequence[str] | None = None,
     on_phase: Callable[[str], None] | None = None,
 ) -> Verification:
     """Run ``schedule`` while ``count`` instances are started; heal; verify.
 
-    ``on_phase`` is called with "chaos", "heal" and "verify" as each phase begins (for
-    progress lines). A failpoint armed with an action that never fired is a FaultError,
+    ``on_phase`` is called with "chaos", "heal" and "verify" as each phase begins (and
+    "baseline" first when the same-as-fault-free check asks for fault-free runs), for
+    progress lines. A failpoint armed with an action that never fired is a FaultError,
     like a scheduled fault that never triggered: either would have done nothing."""
     phase = on_phase or (lambda _name: None)
     if count < 1 or concurrency < 1:
         raise ConfigError(f"count and concurrency must be >= 1, got {count}, {concurrency}")
+    if checks is not None and "same-as-fault-free" in checks:
+        phase("baseline")
+        workload.run_baseline(count, timeout=schedule.verify_deadline)
     phase("chaos")
     chaos.timeline.mark("phase", "chaos")
     started = time.monotonic()

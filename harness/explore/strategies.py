@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from harness.errors import ConfigError
 from harness.explore.profiles import register_hypothesis_profiles
 from harness.faults.failpoints import Failpoint
-from harness.faults.fault import FAULT_KINDS, LINK_NAMES, MEMBERS
+from harness.faults.fault import FAULT_KINDS, LINK_NAMES, MEMBERS, is_link
 from harness.scenario.model import FaultSpec, Scenario
 from harness.scenario.parse import parse_scenario
 
@@ -73,7 +73,12 @@ class FaultSpace:
         _subset("member action(s)", self.member_actions, MEMBER_ACTIONS)
         _subset("link action(s)", self.link_actions, LINK_ACTIONS)
         _subset("member(s)", self.members, MEMBERS)
-        _subset("link(s)", self.links, LINK_NAMES)
+        bad_links = [link for link in self.links if not is_link(link)]
+        if bad_links:
+            raise ConfigError(
+                f"unknown link(s) {bad_links}; choose from {', '.join(LINK_NAMES)} or "
+                "app->NAME for an app dependency"
+            )
         bad = {name: n for name, n in self.failpoints.items() if n < 1}
         if bad:
             raise ConfigError(f"failpoint hit counts must be >= 1, got {bad}")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError, FaultError, ToxiproxyError
-from harness.faults.fault import LINK_NAMES
+from harness.faults.fault import LINK_NAMES, is_link
 from harness.stack.toxiproxy import Toxic
 
 if TYPE_CHECKING:
@@ -16,15 +16,18 @@ TOXIC_TYPES = ("latency", "timeout", "reset_peer", "bandwidth", "slicer", "limit
 
 
 def _check_link(link: str) -> None:
-    if link not in LINK_NAMES:
-        raise ConfigError(f"unknown link {link!r}; choose one of " + ", ".join(LINK_NAMES))
+    if not is_link(link):
+        raise ConfigError(
+            f"unknown link {link!r}; choose one of {', '.join(LINK_NAMES)}, or app->NAME for "
+            "a dependency the app declares"
+        )
 
 
 def _proxied(stack: Stack, link: str) -> None:
     if stack.topology is None or link not in stack.topology.proxied:
         raise FaultError(
-            f"link {link} has no proxy in this stack (started with "
-            "proxies=False?): a network fault there would do nothing"
+            f"link {link} has no proxy in this stack (started with proxies=False, or a "
+            "dependency the app does not declare?): a network fault there would do nothing"
         )
 
 

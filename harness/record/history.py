@@ -100,6 +100,12 @@ class History:
     # ("MODULE[:ATTR]") the replay check replays them against.
     histories: list[Path] = field(default_factory=list)
     workflows: str | None = None
+    # "orders" (the order API: the order checks apply) or "workflows".
+    kind: str = "orders"
+    # Instance id -> the output it must end with (only where the workload expects one).
+    expected_outputs: dict[str, Any] = field(default_factory=dict)
+    # Instance id -> the final status of a fault-free run of the same input.
+    baseline: dict[str, InstanceStatus | None] = field(default_factory=dict)
 
     @cached_property
     def accepted(self) -> dict[str, Attempt]:

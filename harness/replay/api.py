@@ -9,9 +9,6 @@ files (``.pb``, as the recorder writes them), directories of them, or
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
 import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +17,7 @@ from typing import Any
 
 from dapr.ext.workflow import WorkflowRuntime
 
+from harness.app._targets import import_target
 from harness.errors import ConfigError
 from harness.record.recorder import SUFFIX, RecordedHistory, read_history
 from harness.replay.adapter import Workflows, require_known
@@ -54,48 +52,12 @@ class ReplayReport:
         return "\n".join(lines)
 
 
-def _import(spec: str) -> Any:
-    module_name, _, attr = spec.partition(":")
-    if not module_name:
-        raise ConfigError(f"--workflows {spec!r} names no module; use MODULE[:ATTR]")
-    try:
-        if module_name.endswith(".py") or "/" in module_name:
-            path = Path(module_name).resolve()
-            if not path.is_file():
-                raise ConfigError(f"workflow module file {path} does not exist")
-            name = f"_dapr_chaos_workflows_{abs(hash(str(path)))}"
-            loaded = sys.modules.get(name)
-            if loaded is None:
-                module_spec = importlib.util.spec_from_file_location(name, path)
-                assert module_spec is not None and module_spec.loader is not None
-                loaded = importlib.util.module_from_spec(module_spec)
-                sys.modules[name] = loaded
-                module_spec.loader.exec_module(loaded)
-            module: Any = loaded
-        else:
-            if "" not in sys.path and str(Path.cwd()) not in sys.path:
-                sys.path.insert(0, str(Path.cwd()))  # as `python -m` would
-            module = importlib.import_module(module_name)
-    except ConfigError:
-        raise
-    except Exception as exc:  # the user's module may raise anything while importing
-        raise ConfigError(
-            f"cannot import workflow module {module_name!r}: {type(exc).__name__}: {exc}"
-        ) from exc
-    if not attr:
-        return module
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        raise ConfigError(f"module {module_name!r} has no attribute {attr!r}") from None
-
-
 def load_workflows(workflows: Any) -> Workflows:
     """The workflow code to replay against (see the module docstring for the forms)."""
     if isinstance(workflows, Workflows):
         return workflows
     if isinstance(workflows, str):
-        workflows = _import(workflows)
+        workflows = import_target(workflows)
     if isinstance(workflows, WorkflowRuntime):
         return Workflows.from_runtime(workflows)
     if isinstance(workflows, types.ModuleType):

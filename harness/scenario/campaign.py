@@ -25,11 +25,14 @@ from harness.scenario.model import Scenario
 from harness.scenario.outcome import Evidence, ScenarioOutcome
 from harness.settings import Settings
 from harness.stack import readiness
-from harness.stack.config import AppSpec, StackConfig, reference_app
+from harness.stack.config import AppSpec, StackConfig, hosted_app, reference_app
 from harness.stack.stack import Stack
 from harness.workload.load_config import LoadProfile
 from harness.workload.order_api import OrderAPIClient
 from harness.workload.orders import Orders
+from harness.workload.protocol import NO_EXPECTATION, Workload, input_key
+from harness.workload.workflow_api import WorkflowAPI
+from harness.workload.workflows import Workflows
 
 Progress = Callable[[str], None]
 
@@ -37,10 +40,46 @@ Progress = Callable[[str], None]
 def app_spec(scenario: Scenario) -> AppSpec:
     """The AppSpec a scenario's ``app`` section describes."""
     app = scenario.app
-    if app.command is None:
-        spec = reference_app(("ORDER_APP_VARIANT", app.variant), *app.env.items())
-        return spec
-    return AppSpec(app.command, health_path=app.health_path, env=dict(app.env))
+    if app.reference:
+        return reference_app(("ORDER_APP_VARIANT", app.variant), *app.env.items())
+    if app.hosted:
+        assert app.workflows is not None
+        return hosted_app(app.workflows, env=app.env, cwd=app.cwd, dependencies=app.dependencies)
+    assert app.command is not None
+    return AppSpec(
+        app.command,
+        health_path=app.health_path,
+        env=dict(app.env),
+        cwd=app.cwd,
+        workflows=app.workflows,
+        instrument=app.instrument,
+        dependencies=dict(app.dependencies),
+    )
+
+
+def workload_of(scenario: Scenario, stack: Stack, prefix: str, seed: int) -> Workload:
+    """The workload a scenario's ``workload`` section describes, on ``stack``: orders
+    over the app's HTTP API, or instances of a workflow through daprd."""
+    section = scenario.workload
+    if section.workflow is None:
+        return Orders(OrderAPIClient(stack.ports["app"]), prefix=prefix, seed=seed)
+    registry = stack.app_registry()
+    expected: Any = NO_EXPECTATION
+    if section.outputs is not None:
+        by_input = {input_key(i): o for i, o in zip(section.inputs, section.outputs, strict=True)}
+
+        def expected(value: Any) -> Any:
+            return by_input.get(input_key(value), NO_EXPECTATION)
+
+    return Workflows(
+        WorkflowAPI(stack.ports["daprd_grpc"], stack.api_token),
+        prefix,
+        workflow=section.workflow,
+        inputs=list(section.inputs),
+        registered=registry["workflows"] if registry else None,
+        seed=seed,
+        expect_output=expected,
+    )
 
 
 class Campaign:
@@ -139,25 +178,22 @@ class Campaign:
 
     def _execute(self, stack: Stack, scenario: Scenario, outcome: ScenarioOutcome) -> None:
         offsets = {name: m.process.log_size() for name, m in stack.members.items()}
-        chaos = Chaos(
-            stack, workflows=scenario.app.workflow_code, extra_checks=self.extra_checks
-        )
+        chaos = Chaos(stack, workflows=scenario.app.workflow_code, extra_checks=self.extra_checks)
         outcome.timeline = chaos.timeline
-        api = OrderAPIClient(stack.ports["app"])
-        orders = Orders(api, prefix=outcome.prefix, seed=scenario.seed + outcome.repeat - 1)
-        workload = scenario.workload
+        section = scenario.workload
+        workload = workload_of(scenario, stack, outcome.prefix, scenario.seed + outcome.repeat - 1)
         try:
             for fp in scenario.failpoints:
                 chaos.arm_failpoint(fp)
-            if workload.load is not None:
+            if section.load is not None:
                 self._load(stack, chaos, scenario, outcome)
                 return
             verification = run_schedule(
                 chaos,
                 scenario.schedule,
-                orders,
-                count=workload.orders,
-                concurrency=workload.concurrency,
+                workload,
+                count=section.orders,
+                concurrency=section.concurrency,
                 checks=scenario.checks,
                 on_phase=lambda name: self.progress(f"  {name} ..."),
             )
@@ -171,13 +207,14 @@ class Campaign:
         finally:
             self.evidence.collect(
                 stack,
-                orders,
+                workload,
                 outcome,
                 offsets,
                 backend=self.backend or scenario.backend,
                 stack_number=self.stacks_started,
             )
             self._healthy = self._reusable(chaos, outcome)
+            workload.close()
 
     def _load(
         self, stack: Stack, chaos: Chaos, scenario: Scenario, outcome: ScenarioOutcome

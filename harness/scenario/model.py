@@ -59,28 +59,64 @@ class FaultSpec:
 
 @dataclass(frozen=True)
 class AppSection:
-    """``command=None``: the reference order app in ``variant``."""
+    """The app under test: ``command`` (any app, in any language), or ``workflows``
+    without a command (``MODULE[:ATTR]`` hosted and instrumented by the harness), or
+    neither (the reference order app in ``variant``). With a command, ``workflows`` is the
+    code the replay check replays against, and ``instrument`` gives a Python app the
+    automatic failpoints. ``dependencies``: NAME → ``127.0.0.1:PORT`` or ``valkey``, each
+    behind a proxy (link ``app->NAME``). ``cwd``: where the app runs (default: where the
+    harness runs)."""
 
     command: tuple[str, ...] | None = None
     variant: str = "correct"
     env: dict[str, str] = field(default_factory=dict)
     health_path: str | None = None
-    workflows: str | None = None  # "MODULE[:ATTR]" for the replay check
+    workflows: str | None = None
+    instrument: bool = False
+    dependencies: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+
+    @property
+    def reference(self) -> bool:
+        """Whether this is the reference order app."""
+        return self.command is None and self.workflows is None
+
+    @property
+    def hosted(self) -> bool:
+        """Whether the harness hosts ``workflows`` as the app."""
+        return self.command is None and self.workflows is not None
 
     @property
     def workflow_code(self) -> str | None:
         """What the ``replay`` check replays against (the reference app's own code)."""
-        return self.workflows or (REFERENCE_WORKFLOWS if self.command is None else None)
+        return self.workflows or (REFERENCE_WORKFLOWS if self.reference else None)
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        """The dependency links this app adds (the reference app's store is one)."""
+        deps = ("store",) if self.reference else tuple(self.dependencies)
+        return tuple(f"app->{name}" for name in deps)
 
     @property
     def key(self) -> tuple[Any, ...]:
         """Scenarios with equal keys can share one stack."""
-        return (self.command, self.variant, tuple(sorted(self.env.items())), self.health_path)
+        return (
+            self.command,
+            self.variant,
+            tuple(sorted(self.env.items())),
+            self.health_path,
+            self.workflows,
+            self.instrument,
+            tuple(sorted(self.dependencies.items())),
+            self.cwd,
+        )
 
     def describe(self) -> str:
-        if self.command is None:
+        if self.reference:
             return f"reference order app ({self.variant})"
-        return " ".join(self.command)
+        if self.hosted:
+            return f"{self.workflows} (hosted)"
+        return " ".join(self.command or ())
 
 
 @dataclass(frozen=True)
@@ -96,11 +132,27 @@ class LoadSection:
 
 @dataclass(frozen=True)
 class WorkloadSection:
-    """``orders`` submitted by ``concurrency`` threads, or a Locust ``load`` profile."""
+    """``orders`` submitted by ``concurrency`` threads to the order API, or, with
+    ``workflow``, that many instances of the workflow started through daprd, each given
+    the next of ``inputs`` (cycled); ``outputs`` (as long as ``inputs``) are the outputs
+    they must end with. ``load``: a Locust profile instead (of orders, or of the
+    workflow)."""
 
     orders: int = 20
     concurrency: int = 4
     load: LoadSection | None = None
+    workflow: str | None = None
+    inputs: tuple[Any, ...] = (None,)
+    outputs: tuple[Any, ...] | None = None
+
+    @property
+    def count(self) -> int:
+        """How many orders or instances one run starts."""
+        return self.orders
+
+    @property
+    def kind(self) -> str:
+        return "orders" if self.workflow is None else "workflows"
 
 
 @dataclass(frozen=True)
@@ -142,7 +194,7 @@ class Scenario:
         app: dict[str, Any] = {}
         if self.app.command is not None:
             app["command"] = list(self.app.command)
-        else:
+        elif self.app.reference:
             app["variant"] = self.app.variant
         if self.app.env:
             app["env"] = dict(self.app.env)
@@ -150,21 +202,32 @@ class Scenario:
             app["health_path"] = self.app.health_path
         if self.app.workflows:
             app["workflows"] = self.app.workflows
+        if self.app.instrument:
+            app["instrument"] = True
+        if self.app.dependencies:
+            app["dependencies"] = dict(self.app.dependencies)
+        if self.app.cwd is not None:
+            app["cwd"] = str(self.app.cwd)
         doc["app"] = app
         if self.backend != "processes":
             doc["backend"] = self.backend
-        work: dict[str, Any] = {"orders": self.workload.orders}
-        work["concurrency"] = self.workload.concurrency
-        if self.workload.load is not None:
-            load = self.workload.load
-            work = {
-                "load": {
-                    "users": load.users,
-                    "spawn_rate": load.spawn_rate,
-                    "duration": load.duration,
-                    "workers": load.workers,
-                }
+        workload = self.workload
+        work: dict[str, Any] = {}
+        if workload.workflow is not None:
+            work = {"workflow": workload.workflow, "inputs": list(workload.inputs)}
+            if workload.outputs is not None:
+                work["outputs"] = list(workload.outputs)
+        if workload.load is not None:
+            load = workload.load
+            work["load"] = {
+                "users": load.users,
+                "spawn_rate": load.spawn_rate,
+                "duration": load.duration,
+                "workers": load.workers,
             }
+        else:
+            work["instances" if workload.workflow else "orders"] = workload.orders
+            work["concurrency"] = workload.concurrency
         doc["workload"] = work
         if self.failpoints:
             doc["failpoints"] = [

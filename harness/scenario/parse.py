@@ -14,6 +14,7 @@ All durations are seconds; latencies in the ``params`` of network faults are mil
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import zlib
@@ -22,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.constructor import SafeConstructor
 
 from harness.app._failpoints import ACTIONS as FAILPOINT_ACTIONS
-from harness.checks.verification import CHECKS, DEFAULT_CHECKS
+from harness.checks.verification import CHECKS, default_checks
 from harness.errors import ConfigError
 from harness.faults.failpoints import Failpoint
 from harness.faults.fault import LINK_NAMES, MEMBERS
@@ -41,7 +43,7 @@ from harness.scenario.model import (
     spec_event,
 )
 from harness.scenario.nodes import Node, choice, positive
-from harness.stack.config import BACKENDS
+from harness.stack.config import BACKENDS, check_dependencies
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 
@@ -80,10 +82,22 @@ _TOP_KEYS = (
 )
 
 
-def _app(node: Node | None) -> AppSection:
+def _app(node: Node | None, source_dir: Path | None) -> AppSection:
     if node is None:
         return AppSection()
-    m = node.mapping("app", ("command", "variant", "env", "health_path", "workflows"))
+    m = node.mapping(
+        "app",
+        (
+            "command",
+            "variant",
+            "env",
+            "health_path",
+            "workflows",
+            "instrument",
+            "dependencies",
+            "cwd",
+        ),
+    )
     command: tuple[str, ...] | None = None
     cmd_node = m.child("command")
     if cmd_node is not None:
@@ -95,10 +109,10 @@ def _app(node: Node | None) -> AppSection:
             command = tuple(shlex.split(cmd_node.scalar("app.command", str)))
         if not command:
             raise cmd_node.error("app.command is empty; give the program to run")
-        if "variant" in m:
-            raise cmd_node.error(
-                "app.variant applies to the reference app only; drop it or command"
-            )
+    if (cmd_node is not None or "workflows" in m) and "variant" in m:
+        raise (m.child("variant") or node).error(
+            "app.variant applies to the reference app only; drop it, or command/workflows"
+        )
     variant = choice(
         m.child("variant") or m, "app.variant", m.get("variant", str, "correct"), REFERENCE_VARIANTS
     )
@@ -113,19 +127,80 @@ def _app(node: Node | None) -> AppSection:
     health = m.get("health_path", str)
     if health is not None and not health.startswith("/"):
         raise (m.child("health_path") or node).error("app.health_path must start with '/'")
-    return AppSection(command, variant, env, health, m.get("workflows", str))
+    workflows = m.get("workflows", str)
+    if workflows is not None and (not workflows or workflows.startswith(":")):
+        raise (m.child("workflows") or node).error(
+            f"app.workflows {workflows!r} names no module; use MODULE[:ATTR]"
+        )
+    instrument = m.get("instrument", bool, False)
+    if instrument and command is None:
+        raise (m.child("instrument") or node).error(
+            "app.instrument is for an app given as a command (a hosted app is instrumented "
+            "anyway, the reference app has its own failpoints)"
+        )
+    deps: dict[str, str] = {}
+    deps_node = m.child("dependencies")
+    if deps_node is not None:
+        dm = deps_node.mapping("app.dependencies", tuple(_dependency_names(deps_node)))
+        for name in dm.values:
+            deps[name] = dm.get(name, str)
+        if command is None and workflows is None:
+            raise deps_node.error(
+                "app.dependencies are for your own app; the reference app declares its store"
+            )
+        try:
+            check_dependencies(deps)
+        except ConfigError as exc:
+            raise deps_node.error(str(exc)) from None
+    cwd_text = m.get("cwd", str)
+    cwd = None
+    if cwd_text is not None:
+        cwd = (source_dir / cwd_text).resolve() if source_dir else Path(cwd_text).resolve()
+        if not cwd.is_dir():
+            raise (m.child("cwd") or node).error(f"app.cwd {cwd} is not a directory")
+    return AppSection(command, variant, env, health, workflows, instrument, deps, cwd)
+
+
+def _dependency_names(node: Node) -> list[str]:
+    """The keys of a mapping node (any name: check_dependencies judges them)."""
+    if not isinstance(node.node, yaml.MappingNode):
+        raise node.error("app.dependencies must be a mapping of NAME: 127.0.0.1:PORT")
+    return [str(k.value) for k, _v in node.node.value]
 
 
 def _workload(node: Node | None) -> WorkloadSection:
     if node is None:
         return WorkloadSection()
-    m = node.mapping("workload", ("orders", "concurrency", "load"))
+    m = node.mapping(
+        "workload",
+        ("orders", "concurrency", "load", "instances", "workflow", "inputs", "outputs"),
+    )
+    workflow = m.get("workflow", str)
+    count_key = "orders" if workflow is None else "instances"
+    wrong = "instances" if workflow is None else "orders"
+    if wrong in m:
+        raise (m.child(wrong) or node).error(
+            f"workload.{wrong} goes with "
+            + ("a workflow (workload.workflow)" if workflow is None else "the order API")
+            + f"; use workload.{count_key}"
+        )
+    for key in ("inputs", "outputs"):
+        if key in m and workflow is None:
+            raise (m.child(key) or node).error(f"workload.{key} needs workload.workflow")
+    inputs = _data_list(m.child("inputs"), "workload.inputs") if "inputs" in m else [None]
+    outputs = _data_list(m.child("outputs"), "workload.outputs") if "outputs" in m else None
+    if outputs is not None and len(outputs) != len(inputs):
+        raise (m.child("outputs") or node).error(
+            f"workload.outputs has {len(outputs)} item(s) but workload.inputs {len(inputs)}; "
+            "give one expected output per input"
+        )
     load_node = m.child("load")
     load: LoadSection | None = None
     if load_node is not None:
-        if "orders" in m or "concurrency" in m:
+        if count_key in m or "concurrency" in m:
             raise load_node.error(
-                "workload has both load and orders/concurrency; a load profile sets its own pace"
+                f"workload has both load and {count_key}/concurrency; a load profile sets "
+                "its own pace"
             )
         lm = load_node.mapping("workload.load", ("users", "spawn_rate", "duration", "workers"))
         users = lm.get("users", int, required=True)
@@ -137,11 +212,35 @@ def _workload(node: Node | None) -> WorkloadSection:
         positive(lm, "duration", duration)
         positive(lm, "workers", workers, zero_ok=True)
         load = LoadSection(users, spawn, duration, workers)
-    orders = m.get("orders", int, 20)
+    count = m.get(count_key, int, 20)
     concurrency = m.get("concurrency", int, 4)
-    positive(m, "orders", orders)
+    positive(m, count_key, count)
     positive(m, "concurrency", concurrency)
-    return WorkloadSection(orders, concurrency, load)
+    return WorkloadSection(
+        count,
+        concurrency,
+        load,
+        workflow,
+        tuple(inputs),
+        tuple(outputs) if outputs is not None else None,
+    )
+
+
+def _data_list(node: Node | None, what: str) -> list[Any]:
+    """A YAML list as plain data (each item must serialize to JSON: a workflow input)."""
+    assert node is not None
+    items = node.items(what)
+    if not items:
+        raise node.error(f"{what} is empty; give at least one")
+    values = []
+    for item in items:
+        value = SafeConstructor().construct_object(item.node, deep=True)
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise item.error(f"{what} item {value!r} is not JSON data: {exc}") from None
+        values.append(value)
+    return values
 
 
 def _failpoints(node: Node | None, seed: int) -> tuple[Failpoint, ...]:
@@ -229,7 +328,9 @@ def _trigger(node: Node) -> dict[str, Any]:
     return {"completed": count}
 
 
-def _fault(node: Node, seed: int, index: int) -> tuple[FaultSpec, FaultEvent]:
+def _fault(
+    node: Node, seed: int, index: int, links: tuple[str, ...]
+) -> tuple[FaultSpec, FaultEvent]:
     m = node.mapping("a fault", ("action", "target", "trigger", "duration", "params"))
     action = choice(
         m.child("action") or m, "fault action", m.get("action", str, required=True), ACTIONS
@@ -238,7 +339,7 @@ def _fault(node: Node, seed: int, index: int) -> tuple[FaultSpec, FaultEvent]:
     if action in _MEMBER_ACTIONS:
         targets: tuple[str, ...] = ("daprd",) if action == "soft-restart" else MEMBERS
     else:
-        targets = LINK_NAMES
+        targets = links
     target = choice(
         target_node or m, f"{action} target", m.get("target", str, required=True), targets
     )
@@ -285,9 +386,9 @@ def _fault(node: Node, seed: int, index: int) -> tuple[FaultSpec, FaultEvent]:
     return spec, event
 
 
-def _checks(node: Node | None) -> tuple[str, ...]:
+def _checks(node: Node | None, kind: str) -> tuple[str, ...]:
     if node is None:
-        return DEFAULT_CHECKS
+        return default_checks(kind)
     names = []
     for item in node.items("checks"):
         names.append(choice(item, "check", item.scalar("a check name", str), CHECKS))
@@ -328,7 +429,7 @@ def parse_scenario(text: str, source: str = "<scenario>", path: Path | None = No
             f"name {name!r} is invalid; use 1-48 lowercase letters, digits and dashes"
         )
     seed = top.get("seed", int, zlib.crc32(name.encode()) % 100_000)
-    app = _app(top.child("app"))
+    app = _app(top.child("app"), path.parent if path is not None else None)
     backend = choice(
         top.child("backend") or top, "backend", top.get("backend", str, "processes"), BACKENDS
     )
@@ -339,7 +440,7 @@ def parse_scenario(text: str, source: str = "<scenario>", path: Path | None = No
     faults_node = top.child("faults")
     if faults_node is not None:
         for index, item in enumerate(faults_node.items("faults")):
-            spec, event = _fault(item, seed, index)
+            spec, event = _fault(item, seed, index, (*LINK_NAMES, *app.links))
             specs.append(spec)
             events.append(event)
     timeouts = top.child("timeouts")
@@ -361,7 +462,7 @@ def parse_scenario(text: str, source: str = "<scenario>", path: Path | None = No
         failpoints=failpoints,
         faults=tuple(specs),
         schedule=Schedule(tuple(events), chaos_timeout=chaos_timeout, verify_deadline=verify),
-        checks=_checks(top.child("checks")),
+        checks=_checks(top.child("checks"), workload.kind),
         slo=_slo(top.child("slo"), workload),
     )
 

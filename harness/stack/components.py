@@ -13,7 +13,9 @@ from string import Template
 
 from harness.errors import ConfigError
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[2] / "components"
+# The repository's components/, shipped in the package (harness/_shipped/components is a
+# symlink to it in a checkout and a copy in a wheel).
+DEFAULT_TEMPLATES = Path(__file__).resolve().parents[1] / "_shipped" / "components"
 
 
 def render_components(templates: Path, out_dir: Path, values: Mapping[str, str]) -> list[Path]:

@@ -48,10 +48,11 @@ PORT_NAMES = (
     "proxy_daprd_valkey",
     "proxy_daprd_placement",
     "proxy_daprd_scheduler",
-    "proxy_app_valkey",
-    "proxy_app_daprd_http",
     "locust_master",
+    # Listeners of the proxies in front of the app's own dependencies (app->NAME).
+    *(f"proxy_dep_{i}" for i in range(6)),
 )
+MAX_DEPENDENCIES = 6
 assert len(PORT_NAMES) <= BLOCK_SIZE
 
 

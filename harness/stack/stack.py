@@ -11,6 +11,7 @@ error propagates: nothing is left half-started.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -22,16 +23,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from harness.app._instrument import AUTOINSTRUMENT_DIR, REGISTRY_FILE
 from harness.errors import ConfigError, StackError
 from harness.runtime.provision import Binaries, provision_stack
 from harness.settings import Settings
 from harness.stack.components import render_components
-from harness.stack.config import AppSpec, StackConfig
+from harness.stack.config import STACK_VALKEY, AppSpec, StackConfig, dependency_env
+from harness.stack.environment import expand
 from harness.stack.members import App, Daprd, Member, Placement, Scheduler, Toxiproxy, Valkey
 from harness.stack.ports import HOST, PortBlock, reserve_block
 from harness.stack.process import ManagedProcess, MemberProcess
 from harness.stack.registry import RunRecord, reap_orphans
-from harness.stack.topology import LINKS, Secrets, Topology
+from harness.stack.topology import LINKS, Secrets, Topology, dependency_link
 from harness.stack.toxiproxy import ToxiproxyClient
 
 if TYPE_CHECKING:
@@ -125,7 +128,7 @@ class Stack:
     def _start(self, binaries: Binaries) -> None:
         cfg = self.config
         self._ports = reserve_block(cfg.base_port)
-        self.topology = Topology(self._ports, frozenset(LINKS) if cfg.proxies else frozenset())
+        self.topology = self._topology(self._ports)
         run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
         self.settings.run_root.mkdir(parents=True, exist_ok=True)
         self.run_dir = self.settings.run_root / f"dapr-chaos-{run_id}"
@@ -172,11 +175,21 @@ class Stack:
         )
         self._launch(daprd)
         self.timings["daprd"] = daprd.wait_ready(cfg.ready_timeout)
-        if cfg.app is not None:
+        if cfg.app is not None and cfg.start_app:
             app = self._app_member(cfg.app)
             self._launch(app)
             self.timings["app"] = app.wait_ready(cfg.ready_timeout)
         self.timings["start"] = time.monotonic() - t
+
+    def _topology(self, ports: PortBlock) -> Topology:
+        """Dapr's links and the app's dependencies, all proxied unless proxies are off."""
+        app = self.config.app
+        deps = tuple(
+            (name, ports["valkey"] if address == STACK_VALKEY else int(address.rpartition(":")[2]))
+            for name, address in (app.dependencies.items() if app is not None else ())
+        )
+        links = (*LINKS, *(dependency_link(name) for name, _port in deps))
+        return Topology(ports, frozenset(links) if self.config.proxies else frozenset(), deps)
 
     def _launch(self, member: Member) -> None:
         assert self._record is not None
@@ -196,7 +209,7 @@ class Stack:
         assert self.run_dir is not None
         return App(
             list(spec.command),
-            self.app_env(spec.env),
+            self.app_env(spec.env, instrument=spec.instrument),
             self.run_dir,
             daprd=self.daprd,
             wait_for_workers=spec.wait_for_workers,
@@ -308,8 +321,14 @@ class Stack:
             )
         return dict(data)
 
-    def app_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The environment an app gets, like ``dapr run`` gives it, plus the harness's own."""
+    def app_env(
+        self, extra: Mapping[str, str] | None = None, *, instrument: bool = False
+    ) -> dict[str, str]:
+        """The environment an app gets, like ``dapr run`` gives it, plus the harness's own:
+        ``DAPR_CHAOS_*`` (ledger, failpoints, run dir, Valkey) and ``DAPR_CHAOS_DEP_<NAME>``
+        for each dependency (``..._URL`` too for one on the stack's Valkey). ``extra``
+        values may name these as ``${NAME}``. ``instrument``: the automatic failpoints and
+        invocation records for a Python app that starts itself."""
         assert self.run_dir is not None and self.topology is not None
         grpc = self.grpc_endpoint
         env = dict(os.environ)
@@ -327,11 +346,35 @@ class Stack:
                 "DAPR_CHAOS_LEDGER": str(self.ledger_path),
                 "DAPR_CHAOS_VALKEY_URL": self.valkey_url,
                 "DAPR_CHAOS_FAILPOINTS": str(self.failpoints_dir),
+                "DAPR_CHAOS_VALKEY_PASSWORD": self._secrets.valkey_password,
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        env.update(extra or {})
+        app = self.config.app
+        for name, address in (app.dependencies.items() if app is not None else ()):
+            dialed = self.topology.dial(dependency_link(name))
+            env[dependency_env(name)] = dialed
+            if address == STACK_VALKEY:
+                url = f"redis://:{self._secrets.valkey_password}@{dialed}/0"
+                env[f"{dependency_env(name)}_URL"] = url
+        if instrument:
+            env["DAPR_CHAOS_INSTRUMENT"] = "1"
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(AUTOINSTRUMENT_DIR), env.get("PYTHONPATH", "")) if p
+            )
+        env.update(expand(extra or {}, env))
         return env
+
+    def app_registry(self) -> dict[str, list[str]] | None:
+        """What an instrumented Python app registered (``{"workflows": [...],
+        "activities": [...]}``), once it started; None when the app does not tell."""
+        if self.run_dir is None:
+            return None
+        try:
+            data = json.loads((self.run_dir / REGISTRY_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        return {k: [str(n) for n in v] for k, v in dict(data).items()}
 
     def run_command(
         self,
@@ -341,11 +384,17 @@ class Stack:
         timeout: float | None = None,
     ) -> int:
         """Run ``command`` as the app in the foreground (its output goes to this terminal);
-        returns its exit status. The stack stays up."""
+        returns its exit status. The stack stays up. It gets the configured app's
+        environment (``env`` added) and instrumentation."""
         if not command:
             raise ConfigError("no command given to run as the app")
         assert self._record is not None and self.run_dir is not None
-        process = ManagedProcess("exec", list(command), log_path=None, env=self.app_env(env))
+        app = self.config.app
+        extra = {**(app.env if app is not None else {}), **(env or {})}
+        instrument = app is not None and app.instrument
+        process = ManagedProcess(
+            "exec", list(command), log_path=None, env=self.app_env(extra, instrument=instrument)
+        )
         try:
             process.start()
         except StackError as exc:

@@ -37,18 +37,37 @@ class Link:
         return self.listen != self.upstream
 
 
+def dependency_link(name: str) -> str:
+    """The link from the app to its dependency ``name``."""
+    return f"app->{name}"
+
+
 @dataclass(frozen=True)
 class Topology:
-    """Ports of one stack and the links between its members."""
+    """Ports of one stack and the links between its members. ``dependencies`` maps each
+    of the app's own dependencies to the port it listens on (127.0.0.1); their links are
+    ``app->NAME``, proxied whenever Dapr's are."""
 
     ports: PortBlock
     proxied: frozenset[str] = frozenset()
+    dependencies: tuple[tuple[str, int], ...] = ()
 
     def link(self, name: str) -> Link:
+        for index, (dep, port) in enumerate(self.dependencies):
+            if name == dependency_link(dep):
+                listen = self.ports[f"proxy_dep_{index}"] if name in self.proxied else port
+                return Link(name, port, listen)
+        if name not in LINKS:
+            raise KeyError(name)
         _client, server_role, proxy_role = LINKS[name]
         upstream = self.ports[server_role]
         listen = self.ports[proxy_role] if name in self.proxied else upstream
         return Link(name, upstream, listen)
+
+    @property
+    def links(self) -> tuple[str, ...]:
+        """Every link of the stack: Dapr's, then the app's dependencies'."""
+        return (*LINKS, *(dependency_link(dep) for dep, _port in self.dependencies))
 
     def dial(self, name: str) -> str:
         """``127.0.0.1:port`` a client of link ``name`` connects to."""

@@ -13,12 +13,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
-from harness.errors import NotDelivered, WorkloadError
+from harness.errors import ConfigError, NotDelivered, WorkloadError
 from harness.record.history import Attempt, InstanceStatus, Outcome
 from harness.workload.order_api import Order, OrderAPIClient, OrderStatus
 from harness.workload.order_generator import PRODUCTS, OrderGenerator
+from harness.workload.protocol import NO_EXPECTATION
 
 
 class Orders:
@@ -28,6 +29,9 @@ class Orders:
     """
 
     workflow = "order_processing"
+    kind = "orders"
+    # No fault-free baseline for orders (an order id is part of its input).
+    baseline: ClassVar[dict[str, InstanceStatus | None]] = {}
 
     PRODUCTS = PRODUCTS
 
@@ -142,6 +146,18 @@ class Orders:
             return self.api.state()
         except WorkloadError:
             return None
+
+    def expected_output(self, input: Any) -> Any:
+        return NO_EXPECTATION  # the order checks judge outputs by the order's result
+
+    def close(self) -> None:
+        pass  # the HTTP client holds per-thread keep-alive connections only
+
+    def run_baseline(self, count: int, *, timeout: float = 60.0) -> None:
+        raise ConfigError(
+            "same-as-fault-free needs a workflow workload (every order carries its own id, "
+            "so no two runs of an order are alike); the determinism check compares orders"
+        )
 
     def wait_terminal(
         self, ids: Iterable[str] | None = None, *, timeout: float = 60.0, interval: float = 0.05

@@ -10,10 +10,25 @@ what succeeded.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 from harness.record.history import Attempt, InstanceStatus
+
+
+class _NoExpectation:
+    def __repr__(self) -> str:
+        return "NO_EXPECTATION"
+
+
+NO_EXPECTATION: Any = _NoExpectation()
+"""What :meth:`Workload.expected_output` returns when any output will do."""
+
+
+def input_key(value: Any) -> str:
+    """A stable key of an input (its canonical JSON), to pair runs of the same input."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 class Workload(Protocol):
@@ -28,6 +43,18 @@ class Workload(Protocol):
 
     @property
     def prefix(self) -> str: ...
+
+    @property
+    def kind(self) -> str:
+        """"orders" (the order API: the order checks apply) or "workflows"; it decides
+        the checks a verification runs when none are named."""
+        ...
+
+    @property
+    def baseline(self) -> Mapping[str, InstanceStatus | None]:
+        """Final statuses of fault-free runs, by :func:`input_key` of their input (empty:
+        no baseline was run)."""
+        ...
 
     def describe(self) -> str:
         """One line for reports: what is started, and how."""
@@ -55,4 +82,18 @@ class Workload(Protocol):
 
     def business_state(self) -> dict[str, dict[str, int]] | None:
         """The app's business state, for checks that need it (None: none to read)."""
+        ...
+
+    def run_baseline(self, count: int, *, timeout: float = 60.0) -> None:
+        """Run the inputs of the next ``count`` starts once without faults and keep their
+        final statuses in :attr:`baseline` (ConfigError where the workload has none)."""
+        ...
+
+    def expected_output(self, input: Any) -> Any:
+        """The output an instance started with ``input`` must end with, or
+        :data:`NO_EXPECTATION`."""
+        ...
+
+    def close(self) -> None:
+        """Release what the workload holds (connections); it is not used afterwards."""
         ...

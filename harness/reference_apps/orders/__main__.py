@@ -48,7 +48,10 @@ def main() -> None:
     endpoint = os.environ.get("DAPR_GRPC_ENDPOINT") or f"127.0.0.1:{_required('DAPR_GRPC_PORT')}"
     host, port = endpoint.rsplit(":", 1)
     store = OrderStore(
-        _required("DAPR_CHAOS_VALKEY_URL"), idempotent=variant != "payment-not-idempotent"
+        # The business store is a dependency behind a proxy (app->store) when the harness
+        # runs the app; the stack's Valkey directly otherwise.
+        os.environ.get("DAPR_CHAOS_DEP_STORE_URL") or _required("DAPR_CHAOS_VALKEY_URL"),
+        idempotent=variant != "payment-not-idempotent",
     )
     store.seed(DEFAULT_CATALOG)
     workflow.bind_store(
