@@ -51,6 +51,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=0,
         help="Locust worker processes (0: one process; W: a master and W workers)",
     )
+    p.add_argument(
+        "--workflow",
+        help="start instances of this registered workflow through daprd's gRPC API instead "
+        "of orders over the order API",
+    )
+    p.add_argument(
+        "--input",
+        dest="inputs",
+        action="append",
+        type=options.json_value,
+        metavar="JSON",
+        help="an input of --workflow, as JSON (repeatable: instances take them in turn)",
+    )
     p.add_argument("--seed", type=int, default=None, help="seed of the order generator")
     p.add_argument("--prefix", default=None, help="instance-id prefix (default load-<time>-)")
     p.add_argument("--json", type=Path, default=None, metavar="FILE", help="write results")
@@ -77,7 +90,15 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
     with Stack(config, settings=settings) as stack:
         print(f"stack ready in {stack.timings['total']:.2f}s; order API {stack.app_url}")
         chaos = Chaos(stack)
-        result = run_load(stack, profile, prefix=prefix, seed=args.seed, chaos=chaos)
+        result = run_load(
+            stack,
+            profile,
+            prefix=prefix,
+            seed=args.seed,
+            chaos=chaos,
+            workflow=args.workflow,
+            inputs=args.inputs,
+        )
     slos = check_slos(result, slo)
     print(result.summary())
     for check in slos:

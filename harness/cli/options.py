@@ -13,6 +13,7 @@ the pytest plugin registers its options with it on every pytest run.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import shlex
 from collections.abc import Callable, Iterable, Sequence
@@ -105,6 +106,14 @@ def base_port(text: str) -> int:
     if not 1024 <= value <= highest:
         raise argparse.ArgumentTypeError(f"base port must be in 1024..{highest}, got {text}")
     return value
+
+
+def json_value(text: str) -> Any:
+    """Any JSON value (a workflow input)."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not JSON: {exc}") from None
 
 
 def comma_list(allowed: Sequence[str], what: str) -> Callable[[str], tuple[str, ...]]:

@@ -36,7 +36,7 @@ from harness.experiment.load_result import (
 )
 from harness.experiment.triggers import PendingEvents, Triggers
 from harness.faults.schedule import Schedule
-from harness.record.history import InstanceStatus
+from harness.record.history import InstanceStatus, Outcome
 from harness.record.series import Dip, Latency
 from harness.stack.stack import Stack
 from harness.workload.load_config import (
@@ -45,10 +45,20 @@ from harness.workload.load_config import (
     WorkloadConfig,
     validate_prefix,
 )
-from harness.workload.locust_process import STARTUP_GRACE, LocustCommand, LocustRun, run_time_s
+from harness.workload.locust_process import (
+    LOCUSTFILE,
+    STARTUP_GRACE,
+    WORKFLOW_LOCUSTFILE,
+    LocustCommand,
+    LocustRun,
+    run_time_s,
+)
 from harness.workload.operations import Operations, read_operations
 from harness.workload.order_api import OrderAPIClient
 from harness.workload.orders import Orders
+from harness.workload.protocol import Workload
+from harness.workload.workflow_api import WorkflowAPI
+from harness.workload.workflows import Workflows
 
 __all__ = ["Dip", "Latency", "LoadProfile", "LoadResult", "run_load"]
 
@@ -94,8 +104,12 @@ def run_load(
     chaos: Chaos | None = None,
     schedule: Schedule | None = None,
     checks: Sequence[str] | None = None,
+    workflow: str | None = None,
+    inputs: Sequence[Any] | None = None,
 ) -> LoadResult:
-    """Run ``profile`` against ``stack``'s order API (orders ``<prefix>w<worker>-<n>``).
+    """Run ``profile`` against ``stack``'s order API (orders ``<prefix>w<worker>-<n>``),
+    or, with ``workflow``, start instances of that workflow through daprd's gRPC API,
+    each given the next of ``inputs`` (cycled).
 
     Raises ConfigError for bad arguments before anything starts, WorkloadError when
     Locust fails, FaultError when a scheduled fault never triggered during the load.
@@ -103,11 +117,28 @@ def run_load(
     _validate(prefix, chaos, schedule, checks)
     if stack.run_dir is None:
         raise ConfigError("the stack is not started; start it before run_load")
+    if workflow is not None:
+        registry = stack.app_registry()
+        if registry is not None and workflow not in registry["workflows"]:
+            names = ", ".join(registry["workflows"]) or "none"
+            raise ConfigError(
+                f"workflow {workflow!r} is not registered by the app; it registers: {names}"
+            )
     out = Path(tempfile.mkdtemp(prefix="load-", dir=stack.run_dir))
-    config = WorkloadConfig(prefix=prefix, url=stack.app_url, ops_path=out / "ops.jsonl", seed=seed)
+    config = WorkloadConfig(
+        prefix=prefix,
+        url=stack.app_url,
+        ops_path=out / "ops.jsonl",
+        seed=seed,
+        workflow=workflow,
+        inputs=tuple(inputs) if inputs else (None,),
+        grpc_port=stack.ports["daprd_grpc"] if workflow is not None else None,
+        token=stack.api_token if workflow is not None else "",
+    )
     assert config.ops_path is not None
     config.ops_path.touch(mode=0o600)
     command = LocustCommand(
+        locustfile=LOCUSTFILE if workflow is None else WORKFLOW_LOCUSTFILE,
         host=stack.app_url,
         users=profile.users,
         spawn_rate=profile.spawn_rate,
@@ -166,7 +197,11 @@ def run_load(
     ops = follower.ops
     if ops.start is None:
         raise WorkloadError(f"Locust ran but recorded no load start:\n{locust.master.log_tail()}")
-    return _result(stack, profile, prefix, ops, stats, chaos, schedule, checks, launched)
+    workload = _workload_of(stack, prefix, ops, workflow)
+    try:
+        return _result(workload, profile, ops, stats, chaos, schedule, checks, launched)
+    finally:
+        workload.close()
 
 
 def _drive(
@@ -206,26 +241,37 @@ def _drive(
         time.sleep(0.05)
 
 
-def _orders_of(stack: Stack, prefix: str, ops: Operations) -> Orders:
-    """The load's orders as the chaos checks expect them (accepted / refused / unknown)."""
-    orders = Orders(OrderAPIClient(stack.ports["app"]), prefix=prefix)
-    orders.accepted = {oid: ops.orders[oid] for oid in ops.accepted}
-    orders.submitted = list(ops.accepted)
-    orders.refused = dict(ops.refused)
-    orders.uncertain = {oid: ops.orders[oid] for oid in ops.uncertain}
-    return orders
+def _workload_of(stack: Stack, prefix: str, ops: Operations, workflow: str | None) -> Workload:
+    """The load's starts as the chaos checks expect them (accepted / refused / unknown),
+    read back through the order API or daprd's workflow API."""
+    if workflow is None:
+        orders = Orders(OrderAPIClient(stack.ports["app"]), prefix=prefix)
+        orders.accepted = {oid: ops.orders[oid] for oid in ops.accepted}
+        orders.submitted = list(ops.accepted)
+        orders.refused = dict(ops.refused)
+        orders.uncertain = {oid: ops.orders[oid] for oid in ops.uncertain}
+        return orders
+    workflows = Workflows(
+        WorkflowAPI(stack.ports["daprd_grpc"], stack.api_token), prefix, workflow=workflow
+    )
+    workflows.adopt(ops.attempts())
+    return workflows
 
 
-def _drain(orders: Orders, deadline: float) -> dict[str, InstanceStatus | None]:
-    """Each accepted order's state once all are terminal, or at the deadline."""
+def _accepted(workload: Workload) -> list[str]:
+    return [a.instance_id for a in workload.attempts() if a.outcome is Outcome.OK]
+
+
+def _drain(workload: Workload, deadline: float) -> dict[str, InstanceStatus | None]:
+    """Each accepted instance's state once all are terminal, or at the deadline."""
     statuses: dict[str, InstanceStatus | None] = {}
-    pending = list(orders.accepted)
+    pending = _accepted(workload)
     end = time.monotonic() + deadline
     while pending:
         still = []
         for order_id in pending:
             try:
-                statuses[order_id] = orders.api.status(order_id)
+                statuses[order_id] = workload.status(order_id)
             except WorkloadError:
                 statuses[order_id] = None
             status = statuses[order_id]
@@ -239,9 +285,8 @@ def _drain(orders: Orders, deadline: float) -> dict[str, InstanceStatus | None]:
 
 
 def _result(
-    stack: Stack,
+    workload: Workload,
     profile: LoadProfile,
-    prefix: str,
     ops: Operations,
     stats: list[dict[str, Any]],
     chaos: Chaos | None,
@@ -252,19 +297,19 @@ def _result(
     assert ops.start is not None
     t0 = ops.start
     duration = float(run_time_s(profile.duration))
-    orders = _orders_of(stack, prefix, ops)
+    accepted = _accepted(workload)
     verification: Verification | None = None
     if chaos is not None:
         deadline = schedule.verify_deadline if schedule else DRAIN_DEADLINE_S
         # Healed already (run_load's finally); verify also fails armed failpoints that
         # never fired.
-        verification = chaos.verify(orders, deadline=deadline, checks=checks, heal=False)
-        statuses = {oid: verification.history.statuses.get(oid) for oid in orders.accepted}
+        verification = chaos.verify(workload, deadline=deadline, checks=checks, heal=False)
+        statuses = {oid: verification.history.statuses.get(oid) for oid in accepted}
     else:
-        statuses = _drain(orders, DRAIN_DEADLINE_S)
+        statuses = _drain(workload, DRAIN_DEADLINE_S)
     final: dict[str, int] = {}
     unaccounted = []
-    for oid in orders.accepted:
+    for oid in accepted:
         status = statuses.get(oid)
         key = status.runtime_status if status is not None else "NOT FOUND"
         if status is None or not status.terminal:
@@ -280,10 +325,10 @@ def _result(
     )
     return LoadResult(
         profile=profile,
-        prefix=prefix,
+        prefix=workload.prefix,
         duration_s=duration,
-        submitted=len(ops.orders),
-        accepted_ids=list(orders.accepted),
+        submitted=len(ops.inputs),
+        accepted_ids=accepted,
         refused=dict(ops.refused),
         uncertain=ops.uncertain,
         completed=len(latencies),

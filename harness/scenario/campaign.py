@@ -232,6 +232,8 @@ class Campaign:
             chaos=chaos,
             schedule=scenario.schedule,
             checks=scenario.checks,
+            workflow=scenario.workload.workflow,
+            inputs=scenario.workload.inputs,
         )
         outcome.verification = result.verification
         data = result.to_dict()

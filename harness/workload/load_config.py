@@ -23,10 +23,21 @@ All are optional:
     Seconds a user waits for one order to become terminal before moving on (default 120).
 ``DAPR_CHAOS_LOAD_OUT_OF_STOCK``
     Fraction (0..1) of orders for a sold-out product (default 0.05).
+
+For a workflow load (:mod:`harness.workload.locust_workflows`, instances started through
+daprd's gRPC workflow API instead of orders over HTTP):
+
+``DAPR_CHAOS_LOAD_WORKFLOW``
+    The registered workflow name to start.
+``DAPR_CHAOS_LOAD_INPUTS``
+    A JSON list of inputs, given to instances in turn (default ``[null]``).
+``DAPR_CHAOS_LOAD_GRPC_PORT``, ``DAPR_CHAOS_LOAD_TOKEN``
+    daprd's gRPC port on 127.0.0.1 and its API token (``dapr-chaos up`` prints both).
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -34,6 +45,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harness.errors import ConfigError
 
@@ -67,7 +79,8 @@ def _number(env: Mapping[str, str], name: str, default: float, *, low: float = 0
 
 @dataclass(frozen=True)
 class WorkloadConfig:
-    """Settings of the Locust order workload (durations in seconds)."""
+    """Settings of the Locust workloads: orders over HTTP, or (``workflow`` set)
+    instances of a workflow over daprd's gRPC API. Durations in seconds."""
 
     prefix: str = field(default_factory=lambda: f"load-{uuid.uuid4().hex[:8]}-")
     url: str | None = None
@@ -77,9 +90,19 @@ class WorkloadConfig:
     backoff_s: float = 0.5
     wait_s: float = 120.0
     out_of_stock: float = 0.05
+    workflow: str | None = None
+    inputs: tuple[Any, ...] = (None,)
+    grpc_port: int | None = None
+    token: str = ""
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
+        if self.workflow is not None and self.grpc_port is None:
+            raise ConfigError(
+                "a workflow load needs daprd's gRPC port: set DAPR_CHAOS_LOAD_GRPC_PORT"
+            )
+        if not self.inputs:
+            raise ConfigError("DAPR_CHAOS_LOAD_INPUTS is an empty list; give at least one")
         if not 0.0 <= self.out_of_stock <= 1.0:
             raise ConfigError(f"out-of-stock fraction must be in 0..1, got {self.out_of_stock}")
         if self.poll_s <= 0 or self.wait_s <= 0 or self.backoff_s < 0:
@@ -96,6 +119,16 @@ class WorkloadConfig:
             raise ConfigError(f"DAPR_CHAOS_LOAD_SEED={seed_raw!r} is not an integer") from None
         ops = env.get("DAPR_CHAOS_LOAD_OPS", "").strip()
         prefix = env.get("DAPR_CHAOS_LOAD_PREFIX", "").strip()
+        inputs_raw = env.get("DAPR_CHAOS_LOAD_INPUTS", "").strip()
+        try:
+            inputs = json.loads(inputs_raw) if inputs_raw else [None]
+        except ValueError as exc:
+            raise ConfigError(f"DAPR_CHAOS_LOAD_INPUTS is not JSON: {exc}") from None
+        if not isinstance(inputs, list):
+            raise ConfigError("DAPR_CHAOS_LOAD_INPUTS must be a JSON list of inputs")
+        port_raw = env.get("DAPR_CHAOS_LOAD_GRPC_PORT", "").strip()
+        if port_raw and not port_raw.isdigit():
+            raise ConfigError(f"DAPR_CHAOS_LOAD_GRPC_PORT={port_raw!r} is not a port number")
         defaults = cls()
         return cls(
             prefix=prefix or defaults.prefix,
@@ -106,6 +139,10 @@ class WorkloadConfig:
             backoff_s=_number(env, "DAPR_CHAOS_LOAD_BACKOFF", defaults.backoff_s),
             wait_s=_number(env, "DAPR_CHAOS_LOAD_WAIT", defaults.wait_s, low=0.001),
             out_of_stock=_number(env, "DAPR_CHAOS_LOAD_OUT_OF_STOCK", defaults.out_of_stock),
+            workflow=env.get("DAPR_CHAOS_LOAD_WORKFLOW", "").strip() or None,
+            inputs=tuple(inputs),
+            grpc_port=int(port_raw) if port_raw else None,
+            token=env.get("DAPR_CHAOS_LOAD_TOKEN", ""),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -123,6 +160,12 @@ class WorkloadConfig:
             env["DAPR_CHAOS_LOAD_OPS"] = str(self.ops_path)
         if self.seed is not None:
             env["DAPR_CHAOS_LOAD_SEED"] = str(self.seed)
+        if self.workflow is not None:
+            env["DAPR_CHAOS_LOAD_WORKFLOW"] = self.workflow
+            env["DAPR_CHAOS_LOAD_INPUTS"] = json.dumps(list(self.inputs))
+        if self.grpc_port is not None:
+            env["DAPR_CHAOS_LOAD_GRPC_PORT"] = str(self.grpc_port)
+            env["DAPR_CHAOS_LOAD_TOKEN"] = self.token
         return env
 
 

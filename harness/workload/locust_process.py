@@ -23,6 +23,7 @@ from harness.stack.process import ManagedProcess
 from harness.stack.stack import Stack
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+WORKFLOW_LOCUSTFILE = Path(__file__).with_name("locust_workflows.py")
 # Seconds Locust may take to start (import gevent, connect workers) before the load runs.
 STARTUP_GRACE = 60.0
 

@@ -35,6 +35,7 @@ from harness.workload.operations import OperationWriter
 from harness.workload.order_generator import OrderGenerator
 
 WORKFLOW_NAME = "order end-to-end"
+ORDER_WORKFLOW = "order_processing"  # the reference app's (the order API's instances)
 POST_NAME = "/orders"
 GET_NAME = "/orders/[id]"
 
@@ -97,7 +98,8 @@ class OrderUser(FastHttpUser):
     def order_to_terminal(self) -> None:
         order = _order_generator(self.environment).mixed(CONFIG.out_of_stock)
         started = time.perf_counter()
-        _log.write("submit", id=order.order_id, order=order.as_json())
+        body = order.as_json()
+        _log.write("submit", id=order.order_id, input=body, order=body, workflow=ORDER_WORKFLOW)
         with self.client.post(
             "/orders", json=order.as_json(), name=POST_NAME, catch_response=True
         ) as resp:

@@ -5,7 +5,9 @@ descriptor, so lines from several Locust processes (distributed workers) never
 interleave. ``t`` is wall-clock seconds (float), to line up with the fault timeline.
 
 ``{"op": "start", "t"}``                        the load began (one per Locust process)
-``{"op": "submit", "t", "id", "order"}``          a POST /orders is about to be sent
+``{"op": "submit", "t", "id", "input", "workflow", "order"?}``  a start is about to be
+                                                  sent: the instance's input (for an
+                                                  order, ``order`` too: the POST body)
 ``{"op": "accepted", "t", "id"}``                 202
 ``{"op": "refused", "t", "id", "why"}``           a definite no (4xx/5xx, connection refused)
 ``{"op": "unanswered", "t", "id", "why"}``        no answer: the order may or may not exist
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.record.history import Attempt, Outcome
 from harness.workload.order_api import Order
 
 
@@ -81,6 +84,8 @@ class Operations:
 
     start: float | None = None
     orders: dict[str, Order] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    workflows: dict[str, str] = field(default_factory=dict)
     accepted: dict[str, float] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     unanswered: dict[str, str] = field(default_factory=dict)
@@ -100,10 +105,14 @@ class Operations:
             if op == "start":
                 self.start = t if self.start is None else min(self.start, t)
             elif op == "submit":
-                o = rec["order"]
-                self.orders[rec["id"]] = Order(
-                    rec["id"], o["customerId"], o["productId"], o["quantity"], o["totalAmount"]
-                )
+                o = rec.get("order")
+                if o is not None:
+                    self.orders[rec["id"]] = Order(
+                        rec["id"], o["customerId"], o["productId"], o["quantity"], o["totalAmount"]
+                    )
+                self.inputs[rec["id"]] = rec.get("input", o)
+                if rec.get("workflow"):
+                    self.workflows[rec["id"]] = str(rec["workflow"])
             elif op == "accepted":
                 self.accepted[rec["id"]] = t
             elif op == "refused":
@@ -119,13 +128,28 @@ class Operations:
             elif op == "http_error":
                 self.http_errors.append((t, rec["request"], rec["kind"]))
 
+    def attempts(self) -> list[Attempt]:
+        """Every start of the log as an attempt with its Jepsen outcome."""
+        out = []
+        for instance_id, value in self.inputs.items():
+            workflow = self.workflows.get(instance_id)
+            if instance_id in self.accepted:
+                out.append(Attempt(instance_id, Outcome.OK, value, workflow))
+            elif instance_id in self.refused:
+                why = self.refused[instance_id]
+                out.append(Attempt(instance_id, Outcome.FAIL, value, workflow, why))
+            else:
+                why = self.uncertain.get(instance_id, "no answer")
+                out.append(Attempt(instance_id, Outcome.INFO, value, workflow, why))
+        return out
+
     @property
     def uncertain(self) -> dict[str, str]:
         """Orders with no definite answer: unanswered, or the user stopped mid-POST."""
         answered = self.accepted.keys() | self.refused.keys()
         stopped = {
-            oid: "the load stopped before the POST was answered"
-            for oid in self.orders
+            oid: "the load stopped before the start was answered"
+            for oid in self.inputs
             if oid not in answered and oid not in self.unanswered
         }
         return {**self.unanswered, **stopped}

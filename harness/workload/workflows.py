@@ -144,6 +144,12 @@ class Workflows:
         value = self.inputs[next(self._next_input)]
         return self.try_start_one(self.workflow, value, resend_for=resend_for)
 
+    def adopt(self, attempts: Iterable[Attempt]) -> None:
+        """Take over attempts made elsewhere (a Locust load's operation log), so the
+        checks judge them as this workload's."""
+        for attempt in attempts:
+            self._record(attempt)
+
     # -- reading them back -----------------------------------------------------------
 
     def attempts(self) -> list[Attempt]:
