@@ -17,9 +17,8 @@ import contextlib
 import statistics
 import time
 
-from harness import Orders, Settings, Stack, StackConfig
+from harness import OrderAPIClient, Orders, Settings, Stack, StackConfig
 from harness.testing import build_images, docker_client, local_recipes
-from harness.workload.orders import OrderAPIClient
 
 
 def start_and_run(backend: str, orders: int) -> tuple[float, float]:

@@ -28,10 +28,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.workload.series import percentile
-
 from harness import LoadProfile, Stack, StackConfig, reference_app, run_load
-from harness.workload.orders import TERMINAL, OrderGenerator
+from harness.record.history import TERMINAL
+from harness.record.series import percentile
+from harness.workload.order_generator import OrderGenerator
 
 POLL_S = 0.1  # the locustfile's default poll interval
 BACKOFF_S = 0.5  # and its pause after a failed request

@@ -19,23 +19,36 @@ def _metadata_line(history: History) -> str:
     )
 
 
+def _noun(history: History) -> str:
+    return "order" if history.kind == "orders" else "instance"
+
+
+def _existing_uncertain(history: History) -> list[str]:
+    """Unanswered starts whose instance turned out to exist: judged like accepted ones."""
+    return [i for i in sorted(history.uncertain) if history.statuses.get(i) is not None]
+
+
 def nothing_lost(history: History) -> CheckResult:
+    """FAIL naming each accepted instance that Dapr does not know or that is stuck (with
+    its last history event and daprd's metadata); VACUOUS when nothing was accepted."""
+    noun = _noun(history)
+    accepted_how = "accepted (202)" if history.kind == "orders" else "accepted"
     problems: list[str] = []
     for order_id in sorted(history.accepted):
         status = history.statuses.get(order_id)
         if status is None:
-            problems.append(f"order {order_id} was accepted (202) but Dapr does not know it: lost")
+            problems.append(f"{noun} {order_id} was {accepted_how} but Dapr does not know it: lost")
         elif not status.terminal:
             last = history.last_events.get(order_id, "history not read")
             problems.append(
-                f"order {order_id} stuck {status.runtime_status}; last event "
+                f"{noun} {order_id} stuck {status.runtime_status}; last event "
                 f"{last}; {_metadata_line(history)}"
             )
-    for order_id in sorted(history.uncertain):
+    for order_id in _existing_uncertain(history):
         status = history.statuses.get(order_id)
         if status is not None and not status.terminal:
             problems.append(
-                f"order {order_id} (submission unanswered) exists but is stuck "
+                f"{noun} {order_id} (submission unanswered) exists but is stuck "
                 f"{status.runtime_status}; {_metadata_line(history)}"
             )
     n = len(history.accepted)
@@ -43,29 +56,43 @@ def nothing_lost(history: History) -> CheckResult:
         return CheckResult(
             "nothing-lost",
             Verdict.FAIL,
-            f"{len(problems)} of {n} accepted order(s) lost or stuck",
+            f"{len(problems)} of {n} accepted {noun}(s) lost or stuck",
             problems,
+        )
+    if not n and not _existing_uncertain(history):
+        return CheckResult(
+            "nothing-lost",
+            Verdict.VACUOUS,
+            f"no {noun} was accepted ({len(history.refused)} refused, "
+            f"{len(history.uncertain)} unanswered): nothing to lose",
         )
     return CheckResult(
         "nothing-lost",
         Verdict.PASS,
-        f"all {n} accepted orders terminal ({len(history.refused)} refused, "
+        f"all {n} accepted {noun}s terminal ({len(history.refused)} refused, "
         f"{len(history.uncertain)} unanswered)",
     )
 
 
 def completed(history: History) -> CheckResult:
-    """Stricter than nothing-lost: every accepted order (and every unanswered one that
+    """Stricter than nothing-lost: every accepted instance (and every unanswered one that
     exists) COMPLETED, none FAILED or TERMINATED. For apps whose workflows must succeed
-    despite faults."""
-    bad = [
-        f"order {oid}: {s.runtime_status}" + (f" ({s.failure})" if s.failure else "")
+    despite faults. VACUOUS when none was accepted and terminal."""
+    noun = _noun(history)
+    judged = [
+        (oid, s)
         for oid, s in sorted(history.statuses.items())
-        if (oid in history.accepted or oid in history.uncertain)
-        and s is not None
-        and s.terminal
-        and s.runtime_status != "COMPLETED"
+        if (oid in history.accepted or oid in history.uncertain) and s is not None and s.terminal
+    ]
+    bad = [
+        f"{noun} {oid}: {s.runtime_status}" + (f" ({s.failure})" if s.failure else "")
+        for oid, s in judged
+        if s.runtime_status != "COMPLETED"
     ]
     if bad:
-        return CheckResult("completed", Verdict.FAIL, f"{len(bad)} order(s) did not complete", bad)
-    return CheckResult("completed", Verdict.PASS, "every terminal accepted order COMPLETED")
+        return CheckResult("completed", Verdict.FAIL, f"{len(bad)} {noun}(s) did not complete", bad)
+    if not judged:
+        return CheckResult(
+            "completed", Verdict.VACUOUS, f"no accepted {noun} became terminal: none to judge"
+        )
+    return CheckResult("completed", Verdict.PASS, f"every terminal accepted {noun} COMPLETED")

@@ -108,6 +108,19 @@ class FaultSpace:
         }
         return cls(failpoints=points, orders=orders, **kwargs)
 
+    @classmethod
+    def for_activities(
+        cls, activities: Sequence[str], instances: int = 6, **kwargs: Any
+    ) -> FaultSpace:
+        """The space of a hosted (instrumented) app without a discovery run: each
+        activity's ``.before`` and ``.after`` failpoint, hit once per instance."""
+        if not activities:
+            raise ConfigError("for_activities needs at least one activity name")
+        points = {
+            f"{name}.{where}": instances for name in activities for where in ("before", "after")
+        }
+        return cls(failpoints=points, orders=instances, **kwargs)
+
     def restricted(self, **changes: Any) -> FaultSpace:
         """A copy with some fields replaced (validated again)."""
         return dataclasses.replace(self, **changes)
