@@ -10,11 +10,13 @@ it registered for the harness, starts the runtime and runs until SIGTERM or SIGI
 
 It reads what ``dapr run`` (or dapr-chaos) provides: ``DAPR_GRPC_ENDPOINT`` /
 ``DAPR_GRPC_PORT`` and ``DAPR_API_TOKEN``. Exit status 2 with one line for code that
-does not import or holds no runtime.
+does not import or holds no runtime. ``--check``: import and register only, print the
+registered names as JSON and exit (the harness runs it before starting a stack).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -58,7 +60,13 @@ def resolve_runtime(spec: str) -> Any:
     if callable(target):
         host, port = _address()
         runtime = WorkflowRuntime(host=host, port=port)
-        target(runtime)
+        try:
+            target(runtime)
+        except Exception as exc:  # the user's function: any failure is bad input
+            raise ConfigError(
+                f"{spec} is not a WorkflowRuntime, and calling it with one to register the "
+                f"workflows failed: {type(exc).__name__}: {exc}"
+            ) from exc
         return runtime
     raise ConfigError(
         f"{spec} is a {type(target).__name__}, not a WorkflowRuntime, a module or a "
@@ -76,8 +84,11 @@ def _address() -> tuple[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    check = bool(args) and args[0] == "--check"
+    if check:
+        args = args[1:]
     if len(args) != 1:
-        print("usage: python -m harness.app.host MODULE[:ATTR]", file=sys.stderr)
+        print("usage: python -m harness.app.host [--check] MODULE[:ATTR]", file=sys.stderr)
         return 2
     install()  # before the app's code registers anything
     try:
@@ -89,6 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not names["workflows"]:
         print(f"dapr-chaos host: error: {args[0]} registers no workflow", file=sys.stderr)
         return 2
+    if check:  # a dry run before any stack starts: it imports and registers, that is all
+        print(json.dumps(names))
+        return 0
     write_registry()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

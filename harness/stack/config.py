@@ -91,6 +91,11 @@ class AppSpec:
             )
         check_dependencies(self.dependencies)
 
+    @property
+    def hosted(self) -> bool:
+        """Whether the harness hosts ``workflows`` (:func:`hosted_app`)."""
+        return self.command[1:3] == ("-m", HOST_MODULE) and self.workflows is not None
+
 
 def hosted_app(
     workflows: str,

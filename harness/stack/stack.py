@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -28,7 +29,13 @@ from harness.errors import ConfigError, StackError
 from harness.runtime.provision import Binaries, provision_stack
 from harness.settings import Settings
 from harness.stack.components import render_components
-from harness.stack.config import STACK_VALKEY, AppSpec, StackConfig, dependency_env
+from harness.stack.config import (
+    HOST_MODULE,
+    STACK_VALKEY,
+    AppSpec,
+    StackConfig,
+    dependency_env,
+)
 from harness.stack.environment import expand
 from harness.stack.members import App, Daprd, Member, Placement, Scheduler, Toxiproxy, Valkey
 from harness.stack.ports import HOST, PortBlock, reserve_block
@@ -94,6 +101,7 @@ class Stack:
         for line in reap_orphans():
             log.warning(line)
         started = time.monotonic()
+        self._check_hosted_app()
         if self.config.backend == "containers":
             binaries = self._container_binaries()
         else:
@@ -107,6 +115,27 @@ class Stack:
         self.timings["total"] = time.monotonic() - started
         log.info("stack ready in %.2fs (run dir %s)", self.timings["total"], self.run_dir)
         return self
+
+    def _check_hosted_app(self) -> None:
+        """Before anything starts: hosted workflow code must import and register at least
+        one workflow, or the run is bad input (one ConfigError with the host's reason)."""
+        app = self.config.app
+        if app is None or not app.hosted:
+            return
+        check = [app.command[0], "-m", HOST_MODULE, "--check", *app.command[3:]]
+        env = {**os.environ, **app.env, "DAPR_CHAOS_RUN_DIR": ""}
+        try:
+            proc = subprocess.run(
+                check, cwd=app.cwd, env=env, capture_output=True, text=True, timeout=120
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ConfigError(f"cannot check the workflow code {app.workflows}: {exc}") from None
+        if proc.returncode != 0:
+            lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+            why = lines[-1] if lines else f"exit status {proc.returncode}"
+            raise ConfigError(
+                f"{why.removeprefix('dapr-chaos host: error: ')} (app {app.workflows})"
+            )
 
     def _container_binaries(self) -> Binaries:
         """Container backend: reap dead runs' containers, make sure every image is there
@@ -351,7 +380,7 @@ class Stack:
             }
         )
         app = self.config.app
-        for name, address in (app.dependencies.items() if app is not None else ()):
+        for name, address in app.dependencies.items() if app is not None else ():
             dialed = self.topology.dial(dependency_link(name))
             env[dependency_env(name)] = dialed
             if address == STACK_VALKEY:
