@@ -65,6 +65,12 @@ SCENARIO_SUFFIX = ".scenario.yaml"
 PLUGIN_OPTIONS = (
     *options.APP_OPTIONS,
     options.Option(
+        "strict-upstream",
+        "fail a test or scenario whose only failure is a known upstream (Dapr) defect "
+        "(default: it passes, reported as KNOWN-UPSTREAM)",
+        flag=True,
+    ),
+    options.Option(
         "report",
         "root directory of the scenario report written at session end (default: reports)",
         default="reports",
@@ -158,7 +164,11 @@ def chaos(dapr_stack: Stack, request: pytest.FixtureRequest) -> Iterator[Chaos]:
     failpoint disarmed afterwards, so the next test starts from a healthy stack."""
     from harness.experiment.chaos import Chaos
 
-    session = Chaos(dapr_stack, extra_checks=extra_checks(request.config))
+    session = Chaos(
+        dapr_stack,
+        extra_checks=extra_checks(request.config),
+        strict_upstream=bool(_option(request.config, "strict_upstream")),
+    )
     try:
         yield session
     finally:
@@ -269,12 +279,13 @@ class ScenarioItem(pytest.Item):
         if run is None:
             run = _ScenarioRun(self.config)
             self.config.stash[_RUN_KEY] = run
-        from harness.checks.result import Verdict
+        from harness.scenario.campaign import exit_status
 
         outcome = run.campaign.run(self.scenario)
         run.outcomes.append(outcome)
         self.config.hook.pytest_dapr_chaos_scenario_outcome(outcome=outcome, report_dir=run.report)
-        if outcome.verdict is not Verdict.PASS:
+        strict = bool(_option(self.config, "strict_upstream"))
+        if exit_status(outcome.verdict, strict_upstream=strict) != 0:
             lines = [f"scenario {outcome.label}: {outcome.verdict.value.upper()}"]
             if outcome.error:
                 lines.append(outcome.error)

@@ -71,13 +71,24 @@ def conservation(
     negative = [p for p, left in state["stock"].items() if left < 0]
     if negative:
         problems.append(f"negative stock for {', '.join(negative)}")
-    summary = (
-        f"{len(orders)} orders, {expected_cents} cents charged for approved orders"
-        if not problems
-        else f"{len(problems)} violation(s)"
+    if problems:
+        return CheckResult("conservation", Verdict.FAIL, f"{len(problems)} violation(s)", problems)
+    judged = sum(
+        1
+        for order_id in orders
+        if (status := statuses.get(order_id)) is not None and status.runtime_status == "COMPLETED"
     )
+    if not judged:
+        return CheckResult(
+            "conservation",
+            Verdict.VACUOUS,
+            f"no order of the {len(orders)} completed: no money or stock to add up "
+            "(the store-wide invariant holds)",
+        )
     return CheckResult(
-        "conservation", Verdict.FAIL if problems else Verdict.PASS, summary, problems
+        "conservation",
+        Verdict.PASS,
+        f"{judged} completed orders, {expected_cents} cents charged for approved orders",
     )
 
 
@@ -86,9 +97,10 @@ def business_state_from(raw: Mapping[str, Any]) -> dict[str, dict[str, int]]:
 
 
 def conservation_of(history: History) -> CheckResult:
-    """:func:`conservation` over a run's history (UNKNOWN without a business state)."""
+    """:func:`conservation` over a run's history (UNKNOWN without a business state,
+    VACUOUS when no order completed)."""
     if history.business_state is None:
         return CheckResult("conservation", Verdict.UNKNOWN, "no business state was captured")
-    done = {k: v for k, v in history.statuses.items() if v is not None}
-    orders = {k: a.input for k, a in history.accepted.items()}
-    return conservation(orders, done, history.business_state)
+    # Unanswered submissions that did create an order are judged like accepted ones.
+    orders = {k: history.attempts[k].input for k in history.existing}
+    return conservation(orders, history.existing, history.business_state)

@@ -105,15 +105,28 @@ def exactly_once(history: History, expectation: Expectation | None = None) -> Ch
                 f"the second {_cause(history, second.ts)}; "
                 f"{duplicate_kind(applied)}"
             )
-    open_orders = {inv.workflow_id for inv in history.ledger.unfinished()}
-    for order_id, status in sorted(history.statuses.items()):
-        if expectation is None or status is None or status.runtime_status != "COMPLETED":
+    # A missing effect is unknown (not a failure) only when the activity that applies it
+    # died mid-execution for that order: its effect may be applied but unrecorded.
+    # Which activity applies a kind, the ledger tells from any order that had the effect.
+    applied_by = {e.kind: e.activity for e in history.ledger.effects if e.activity}
+    open_calls = {(inv.workflow_id, inv.activity) for inv in history.ledger.unfinished()}
+    open_orders = {workflow for workflow, _activity in open_calls}
+    judged = 0
+    for order_id, status in sorted(history.existing.items()):
+        if expectation is None or status.runtime_status != "COMPLETED":
             continue
+        judged += 1
         observed = {kind for (kind, subject) in by_key if subject == order_id}
         required, forbidden = expectation(status, observed)
         for kind in sorted(required - observed):
             line = f"order {order_id} ({order_result(status)}): no {kind} effect recorded"
-            if order_id in open_orders:
+            activity = applied_by.get(kind)
+            died = (
+                (order_id, activity) in open_calls
+                if activity is not None
+                else order_id in open_orders
+            )
+            if died:
                 unknown.append(
                     line + " (an invocation died mid-activity: it may have been applied unrecorded)"
                 )
@@ -138,5 +151,9 @@ def exactly_once(history: History, expectation: Expectation | None = None) -> Ch
         )
     if unknown:
         return CheckResult("exactly-once", Verdict.UNKNOWN, summary, unknown)
+    if expectation is not None and not judged and not history.ledger.effects:
+        return CheckResult(
+            "exactly-once", Verdict.VACUOUS, "no order completed and no effect was recorded"
+        )
     evidence = [f"{wf}: {act} re-executed {n}x" for (wf, act), n in sorted(reexec.items())]
     return CheckResult("exactly-once", Verdict.PASS, summary, evidence)

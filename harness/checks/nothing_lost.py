@@ -34,9 +34,14 @@ def nothing_lost(history: History) -> CheckResult:
     noun = _noun(history)
     accepted_how = "accepted (202)" if history.kind == "orders" else "accepted"
     problems: list[str] = []
+    unknown: list[str] = []
     for order_id in sorted(history.accepted):
         status = history.statuses.get(order_id)
-        if status is None:
+        if status is None and order_id in history.unreadable:
+            unknown.append(
+                f"{noun} {order_id}: its state could not be read ({history.unreadable[order_id]})"
+            )
+        elif status is None:
             problems.append(f"{noun} {order_id} was {accepted_how} but Dapr does not know it: lost")
         elif not status.terminal:
             last = history.last_events.get(order_id, "history not read")
@@ -57,7 +62,14 @@ def nothing_lost(history: History) -> CheckResult:
             "nothing-lost",
             Verdict.FAIL,
             f"{len(problems)} of {n} accepted {noun}(s) lost or stuck",
-            problems,
+            problems + unknown,
+        )
+    if unknown:
+        return CheckResult(
+            "nothing-lost",
+            Verdict.UNKNOWN,
+            f"{len(unknown)} of {n} accepted {noun}(s) could not be read back",
+            unknown,
         )
     if not n and not _existing_uncertain(history):
         return CheckResult(

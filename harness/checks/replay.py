@@ -20,7 +20,7 @@ def replay(history: History) -> CheckResult:
         )
     files = history.histories
     if not files:
-        return CheckResult(NAME, Verdict.UNKNOWN, "no workflow history was recorded")
+        return CheckResult(NAME, Verdict.VACUOUS, "no workflow history was recorded")
     try:
         report = replay_histories(history.workflows, files)
     except ConfigError as exc:

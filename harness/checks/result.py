@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -14,15 +15,42 @@ class Verdict(enum.Enum):
     app records no effects; the summary says why). A scenario also says ERROR (the
     harness could not carry it out: a fault that hit nothing, a stack that would not
     start). An explore example also says SKIPPED (past the shrink budget, not run); a
-    FAIL there is a violation.
+    FAIL there is a violation. KNOWN_UPSTREAM: the only failing evidence matches a
+    recognised defect of Dapr itself, by its signature (not the app's fault; reported
+    apart, with the evidence).
     """
 
     PASS = "pass"
     FAIL = "fail"
     UNKNOWN = "unknown"
     VACUOUS = "vacuous"
+    KNOWN_UPSTREAM = "known-upstream"
     ERROR = "error"
     SKIPPED = "skipped"
+
+
+# Strongest first: the verdict of several is the first of these that any of them has;
+# VACUOUS only when every one had nothing to judge.
+_PRECEDENCE = (
+    Verdict.ERROR,
+    Verdict.FAIL,
+    Verdict.UNKNOWN,
+    Verdict.KNOWN_UPSTREAM,
+    Verdict.PASS,
+    Verdict.SKIPPED,
+    Verdict.VACUOUS,
+)
+
+
+def combine(verdicts: Iterable[Verdict]) -> Verdict:
+    """The verdict of several results: ERROR, then FAIL, then UNKNOWN, then
+    KNOWN_UPSTREAM win; then PASS (a vacuous result among passing ones is shown, not
+    counted); VACUOUS when nothing was judged (no result at all included)."""
+    present = set(verdicts)
+    for verdict in _PRECEDENCE:
+        if verdict in present:
+            return verdict
+    return Verdict.VACUOUS
 
 
 @dataclass(frozen=True)
@@ -36,7 +64,8 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return self.verdict is Verdict.PASS
+        """PASS, or a recognised upstream defect only (not the app's failure)."""
+        return self.verdict in (Verdict.PASS, Verdict.KNOWN_UPSTREAM)
 
     def __str__(self) -> str:
         lines = [f"{self.name}: {self.verdict.value.upper()}: {self.summary}"]

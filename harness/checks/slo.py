@@ -35,6 +35,12 @@ class LoadMeasure(Protocol):
     def baseline_wps(self) -> float | None: ...
     @property
     def notes(self) -> list[str]: ...
+    @property
+    def upstream_s(self) -> float: ...
+    @property
+    def recovery_total_s(self) -> float | None: ...
+    @property
+    def recovery_total(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -92,33 +98,78 @@ def _p99(result: LoadMeasure, required: float) -> CheckResult:
 
 
 def _recovery(result: LoadMeasure, required: float) -> CheckResult:
+    """The app's own recovery time against ``required`` seconds. Time the runtime was
+    unavailable because of a recognised upstream defect is reported apart: a recovery
+    that meets the objective once that time is set aside is KNOWN_UPSTREAM, not FAIL."""
+    name = "slo-recovery"
     measured = result.recovery_s
-    if measured is not None:
-        ok = measured <= required
-        return CheckResult(
-            "slo-recovery",
-            Verdict.PASS if ok else Verdict.FAIL,
-            f"recovered in {measured:.1f}s {'<=' if ok else '>'} {required:g}s required",
-            [
-                f"measured {measured:.1f}s from the end of the last fault until throughput "
-                f"was back to 90% of the {result.baseline_wps or 0:.1f}/s baseline, "
-                f"required <= {required:g}s"
-            ],
-        )
-    why = "; ".join(result.notes) or result.recovery
+    upstream = result.upstream_s
+    baseline = f"90% of the {result.baseline_wps or 0:.1f}/s baseline"
     if result.recovery == "no-fault":
         # Nothing was broken, so nothing can be said about recovering: not a pass.
         return CheckResult(
-            "slo-recovery",
+            name,
             Verdict.UNKNOWN,
             "no fault during the load, so no recovery time to compare",
             [f"measured: no fault, required recovery <= {required:g}s"],
         )
+    if result.recovery == "no-baseline":
+        return CheckResult(
+            name,
+            Verdict.UNKNOWN,
+            "no steady second before the first fault: no baseline to recover to",
+            [f"measured: {'; '.join(result.notes) or 'no baseline'}, required <= {required:g}s"],
+        )
+    if not upstream:
+        if measured is not None:
+            ok = measured <= required
+            return CheckResult(
+                name,
+                Verdict.PASS if ok else Verdict.FAIL,
+                f"recovered in {measured:.1f}s {'<=' if ok else '>'} {required:g}s required",
+                [
+                    f"measured {measured:.1f}s from the end of the last fault until throughput "
+                    f"was back to {baseline}, required <= {required:g}s"
+                ],
+            )
+        why = "; ".join(result.notes) or result.recovery
+        return CheckResult(
+            name,
+            Verdict.FAIL,
+            f"throughput never recovered during the load ({result.recovery})",
+            [f"measured: not recovered ({why}), required recovery <= {required:g}s"],
+        )
+    total = result.recovery_total_s
+    apart = (
+        f"the runtime was unavailable {upstream:.1f}s because of a known upstream defect "
+        "(Dapr's workflow actor types left unregistered when the worker reconnected; "
+        "recognised by daprd's 'not registered' errors and connectedWorkers 0)"
+    )
+    if total is not None and total <= required:
+        return CheckResult(
+            name,
+            Verdict.PASS,
+            f"recovered in {total:.1f}s <= {required:g}s required, known upstream time included",
+            [f"measured {total:.1f}s from the end of the last fault; {apart}"],
+        )
+    if measured is not None and measured > required:
+        return CheckResult(
+            name,
+            Verdict.FAIL,
+            f"the app recovered in {measured:.1f}s > {required:g}s even after the runtime "
+            "came back",
+            [f"measured {measured:.1f}s after the runtime came back, to {baseline}; {apart}"],
+        )
+    own = (
+        f"the app's own recovery after that: {measured:.1f}s <= {required:g}s"
+        if measured is not None
+        else "too little of the load was left after it to judge the app's own recovery"
+    )
     return CheckResult(
-        "slo-recovery",
-        Verdict.FAIL,
-        f"throughput never recovered during the load ({result.recovery})",
-        [f"measured: not recovered ({why}), required recovery <= {required:g}s"],
+        name,
+        Verdict.KNOWN_UPSTREAM,
+        f"{apart.split(' (')[0]}; {own}",
+        [f"{apart}; {own}; measured from the end of the last fault: {result.recovery_total}"],
     )
 
 

@@ -12,7 +12,7 @@ from harness.checks.exactly_once import exactly_once
 from harness.checks.nothing_lost import completed, nothing_lost
 from harness.checks.output import output
 from harness.checks.replay import replay
-from harness.checks.result import CheckResult, Verdict
+from harness.checks.result import CheckResult, Verdict, combine
 from harness.checks.worker_health import worker_health
 from harness.record.history import History
 
@@ -49,19 +49,18 @@ class Verification:
 
     @property
     def verdict(self) -> Verdict:
-        """FAIL if any check failed; else UNKNOWN if any could not decide; else VACUOUS
-        if no check had anything to judge; else PASS (a vacuous check among passing ones
-        is shown, not counted)."""
-        verdicts = {r.verdict for r in self.results}
-        if Verdict.FAIL in verdicts:
-            return Verdict.FAIL
-        if Verdict.UNKNOWN in verdicts:
-            return Verdict.UNKNOWN
-        return Verdict.PASS if Verdict.PASS in verdicts else Verdict.VACUOUS
+        """The checks' verdicts combined (:func:`~harness.checks.result.combine`); a run
+        in which no instance exists at all is VACUOUS, never a pass: it proves nothing."""
+        verdict = combine(r.verdict for r in self.results)
+        nothing = not self.history.accepted and not self.history.existing
+        if nothing and verdict in (Verdict.PASS, Verdict.KNOWN_UPSTREAM):
+            return Verdict.VACUOUS
+        return verdict
 
     @property
     def passed(self) -> bool:
-        return self.verdict is Verdict.PASS
+        """PASS, or KNOWN_UPSTREAM (only a recognised Dapr defect failed: not the app)."""
+        return self.verdict in (Verdict.PASS, Verdict.KNOWN_UPSTREAM)
 
     def result(self, name: str) -> CheckResult:
         for r in self.results:

@@ -29,6 +29,13 @@ def worker_health(history: History) -> CheckResult:
             "worker-registration race(s) by restarting the app",
             list(history.known_findings),
         )
+    if not history.worker_probed:
+        return CheckResult(
+            "worker-health",
+            Verdict.VACUOUS,
+            "no heal waited for the app's workflow worker (verify(heal=False), or no app): "
+            "nothing to judge",
+        )
     return CheckResult(
         "worker-health",
         Verdict.PASS,

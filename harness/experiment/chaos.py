@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from harness.checks.result import CheckResult
+from harness.checks.result import CheckResult, Verdict
 from harness.checks.verification import Verification, run_checks
 from harness.errors import FaultError, HarnessError, StackError
 from harness.experiment.observe import observe
@@ -68,6 +68,7 @@ class Chaos:
         app_restart_delay: float = 1.0,
         workflows: str | None = None,
         extra_checks: ExtraChecks | None = None,
+        strict_upstream: bool = False,
     ) -> None:
         if stack.run_dir is None:
             raise StackError("the stack is not started")
@@ -90,6 +91,7 @@ class Chaos:
         self._armed_here: list[tuple[str, str]] = []
         self.workflows = workflows
         self.extra_checks = extra_checks
+        self.strict_upstream = strict_upstream
 
     # -- the supervisor's settings and findings, as attributes ------------------------
 
@@ -243,17 +245,20 @@ class Chaos:
             f"{timeout:.0f}s (is it armed, and does the workload reach it?)"
         )
 
-    def unfired_failpoints(self) -> list[str]:
-        """Failpoints armed here with an acting action (not trace) that have not fired."""
+    def unfired_failpoints(self, prefix: str = "") -> list[str]:
+        """Failpoints armed here with an acting action (not trace) that have not fired in
+        an instance whose id starts with ``prefix`` (this test's or run's)."""
         acting = {name for name, action in self._armed_here if action != "trace"}
         if not acting:
             return []
-        fired = {h.name for h in self.hits.hits() if h.fired and h.ts >= self.started}
+        fired = {h.name for h in self.hits.hits(prefix) if h.fired and h.ts >= self.started}
         return sorted(acting - fired)
 
-    def check_failpoints_fired(self) -> None:
-        """A failpoint armed with an action that never fired did nothing: an error."""
-        idle = self.unfired_failpoints()
+    def check_failpoints_fired(self, prefix: str = "") -> None:
+        """A failpoint armed with an action that never fired (in this run's instances,
+        ``prefix``) did nothing: an error. A leftover instance of an earlier test that
+        reaches it does not count."""
+        idle = self.unfired_failpoints(prefix)
         if idle:
             raise FaultError(
                 f"failpoint(s) {', '.join(idle)} were armed but never fired, so they did "
@@ -310,7 +315,7 @@ class Chaos:
         otherwise)."""
         if heal:
             self.heal()
-        self.check_failpoints_fired()
+        self.check_failpoints_fired(workload.prefix)
         return self.judge(self.observe(workload, deadline=deadline), checks)
 
     def judge(self, history: History, checks: Sequence[str] | None = None) -> Verification:
@@ -322,20 +327,27 @@ class Chaos:
         return verification
 
     def assert_ok(self, workload: Workload, **kwargs: Any) -> Verification:
-        """:meth:`verify`, raising AssertionError with the full report unless it passed."""
+        """:meth:`verify`, raising AssertionError with the full report unless it passed
+        (a recognised upstream defect alone passes, unless ``strict_upstream``)."""
         verification = self.verify(workload, **kwargs)
-        if not verification.passed:
+        upstream = verification.verdict is Verdict.KNOWN_UPSTREAM
+        if not verification.passed or (upstream and self.strict_upstream):
             raise AssertionError(verification.report())
         return verification
 
     def reset(self) -> None:
-        """Leave the stack as found: heal, disarm every failpoint, forget hit counts."""
+        """Leave the stack as found: heal, disarm every failpoint, forget hit counts. If
+        healing failed, every member is restarted from scratch and the failure is raised
+        (a FaultError naming it): a heal that failed is never swallowed."""
         try:
             self.heal()
-        except HarnessError:
+        except HarnessError as exc:
             # One more attempt from scratch: restart members that are unhealthy.
             for name in START_ORDER:
                 if name in self.stack.members and name in MEMBERS:
                     self.stack.restart_member(name)
+            raise FaultError(
+                f"healing after the test failed ({exc}); every member was restarted"
+            ) from exc
         finally:
             self.failpoints.clear()

@@ -157,6 +157,13 @@ def determinism(
                 f"{_effects(crashed.effects)}; without faults: {_effects(baseline.effects)}"
             )
     crashes = sum(len(b.activities) for b, _ in pairs)
+    if not crashes:
+        return CheckResult(
+            NAME,
+            Verdict.VACUOUS,
+            "the baseline runs recorded no activity, so no crash after one was made (does the "
+            "app record invocations, harness.app.recorded_activity?)",
+        )
     if evidence:
         return CheckResult(
             NAME,

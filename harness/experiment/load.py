@@ -31,8 +31,10 @@ from harness.experiment.load_result import (
     analyse,
     failures_by_kind,
     http_rows,
+    is_upstream,
     recovery_fields,
     relative_windows,
+    upstream_seconds,
 )
 from harness.experiment.triggers import PendingEvents, Triggers
 from harness.faults.schedule import Schedule
@@ -317,8 +319,12 @@ def _result(
             key = "NOT TERMINAL" if status is not None else key
         final[key] = final.get(key, 0) + 1
     windows = relative_windows(chaos.timeline.windows, t0, launched) if chaos else []
+    # The app's own recovery counts from the end of the last fault or the end of the
+    # runtime's unavailability through a known upstream defect, whichever is later.
     series, recovery, latencies = analyse(ops, profile, t0, windows)
     dip, recovery_s, recovery_status = recovery_fields(recovery)
+    real = [w for w in windows if not is_upstream(w)]
+    total = analyse(ops, profile, t0, real)[1] if len(real) < len(windows) else recovery
     http = http_rows(stats, duration)
     requests = sum(
         row["requests"] for name, row in http.items() if not name.startswith(WORKFLOW_REQUEST)
@@ -347,5 +353,8 @@ def _result(
         verification=verification,
         http=http,
         notes=[recovery.note] if recovery.note else [],
+        upstream_s=upstream_seconds(windows, duration),
+        recovery_total_s=total.recovery_s,
+        recovery_total=total.status or recovery_status,
         started_at=t0,
     )

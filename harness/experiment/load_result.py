@@ -25,6 +25,7 @@ from harness.record.series import (
     recovery_of,
 )
 from harness.record.timeline import FaultWindow
+from harness.stack.supervisor import RACE_HEAL
 from harness.workload.load_config import LoadProfile
 from harness.workload.operations import Operations
 
@@ -61,10 +62,19 @@ class LoadResult:
     http: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     started_at: float = 0.0  # epoch seconds of t = 0 in ``series`` and ``fault_windows``
+    # Seconds the runtime was unavailable because of a recognised upstream defect, and the
+    # recovery measured from the end of the last fault of the run itself (``recovery_s``
+    # is the app's own: from the end of the last fault or upstream unavailability).
+    upstream_s: float = 0.0
+    recovery_total_s: float | None = None
+    recovery_total: str = ""
 
     @property
     def passed(self) -> bool:
-        """Every accepted order ended terminal, and the verification (if any) passed."""
+        """At least one start was accepted, every accepted one ended terminal, and the
+        verification (if any) passed."""
+        if not self.accepted_ids:
+            return False  # nothing was accepted: the load proved nothing
         return not self.unaccounted and (self.verification is None or self.verification.passed)
 
     def summary(self) -> str:
@@ -107,6 +117,11 @@ class LoadResult:
                 dip += f" ({self.dip.ratio:.0%} of baseline)"
             rec = f"{self.recovery_s:.1f}s" if self.recovery_s is not None else self.recovery
             lines.append(f"  baseline {base}, dip {dip}, recovery {rec}")
+            if self.upstream_s:
+                lines.append(
+                    f"  runtime unavailable {self.upstream_s:.1f}s because of a known upstream "
+                    "defect (not counted as the app's recovery)"
+                )
         lines += [f"  note: {n}" for n in self.notes]
         if self.verification is not None:
             lines.append(self.verification.report())
@@ -154,6 +169,9 @@ class LoadResult:
             "http": self.http,
             "notes": list(self.notes),
             "started_at": self.started_at,
+            "upstream_s": self.upstream_s,
+            "recovery_total_s": self.recovery_total_s,
+            "recovery_total": self.recovery_total,
         }
 
 
@@ -207,6 +225,31 @@ def analyse(
     # Faults after the load's end do not shape its throughput.
     during = [w for w in windows if w.start < seconds]
     return series, recovery_of(series, during, profile.ramp_s), [lat for _, lat in done]
+
+
+UPSTREAM = "upstream"  # a timeline window's kind: the runtime unavailable, a Dapr defect
+
+
+def is_upstream(window: Window) -> bool:
+    """Whether ``window`` is time the runtime was unavailable because of a recognised
+    upstream defect (or the harness's recovery from one), not a fault of the run."""
+    return window.kind == UPSTREAM or window.detail.startswith(RACE_HEAL)
+
+
+def upstream_seconds(windows: Sequence[Window], duration_s: float) -> float:
+    """Seconds of the load (0..``duration_s``) inside upstream windows (overlaps merged)."""
+    spans = sorted(
+        (max(0.0, w.start), min(duration_s, w.end if w.end is not None else duration_s))
+        for w in windows
+        if is_upstream(w)
+    )
+    total, reach = 0.0, 0.0
+    for start, end in spans:
+        start = max(start, reach)
+        if end > start:
+            total += end - start
+            reach = end
+    return total
 
 
 def recovery_fields(rec: Recovery) -> tuple[Dip | None, float | None, str]:

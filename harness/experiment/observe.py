@@ -24,11 +24,12 @@ from harness.workload.protocol import NO_EXPECTATION, Workload, input_key
 
 def _wait_terminal(
     workload: Workload, ids: list[str], uncertain: set[str], deadline: float
-) -> tuple[dict[str, InstanceStatus | None], list[str]]:
+) -> tuple[dict[str, InstanceStatus | None], list[str], dict[str, str]]:
     """Poll until every instance is terminal (an unanswered start that does not exist
-    counts as done) or ``deadline`` seconds pass. Returns the last statuses and the ids
-    still pending."""
+    counts as done) or ``deadline`` seconds pass. Returns the last statuses, the ids
+    still pending, and why the last read of an instance failed (it is not lost: unknown)."""
     statuses: dict[str, InstanceStatus | None] = {}
+    unreadable: dict[str, str] = {}
     end = time.monotonic() + deadline
     pending = list(ids)
     while pending:
@@ -36,8 +37,10 @@ def _wait_terminal(
         for instance_id in pending:
             try:
                 status = workload.status(instance_id)
-            except WorkloadError:
+                unreadable.pop(instance_id, None)
+            except WorkloadError as exc:
                 status = None
+                unreadable[instance_id] = str(exc)
             statuses[instance_id] = status
             known_missing = status is None and instance_id in uncertain
             if not known_missing and (status is None or not status.terminal):
@@ -46,7 +49,7 @@ def _wait_terminal(
         if not pending or time.monotonic() >= end:
             break
         time.sleep(0.1)
-    return statuses, pending
+    return statuses, pending, unreadable
 
 
 def _record(
@@ -78,7 +81,7 @@ def observe(
     attempts = attempts_by_id(workload.attempts())
     ids = [i for i, a in attempts.items() if a.outcome is not Outcome.FAIL]
     uncertain = {i for i, a in attempts.items() if a.outcome is Outcome.INFO}
-    statuses, pending = _wait_terminal(workload, ids, uncertain, deadline)
+    statuses, pending, unreadable = _wait_terminal(workload, ids, uncertain, deadline)
     ledger = Ledger.read(stack.ledger_path, prefix=workload.prefix)
     # Child workflows run as instances of their own, known from the activities they ran.
     children = sorted({i.workflow_id for i in ledger.invocations} - set(attempts))
@@ -107,6 +110,8 @@ def observe(
         histories=histories,
         workflows=workflows,
         kind=workload.kind,
+        unreadable=unreadable,
+        worker_probed=supervisor.worker_probed,
         expected_outputs={i: v for i, v in expected.items() if v is not NO_EXPECTATION},
         baseline={i: baseline.get(input_key(attempts[i].input)) for i in ids} if baseline else {},
     )

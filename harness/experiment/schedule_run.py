@@ -105,7 +105,7 @@ def run_schedule(
             # events untriggered or orders still being submitted, an app that a failpoint
             # crashed is restarted, as its supervisor would (the workload and the
             # triggers waiting on the app's progress need it up).
-            unfired = chaos.unfired_failpoints()
+            unfired = chaos.unfired_failpoints(workload.prefix)
             busy = unfired or pending or not submitted.is_set()
             if busy and chaos.restart_crashed_app():
                 continue
@@ -120,7 +120,7 @@ def run_schedule(
     never = pending.never_fired(f"within the {schedule.chaos_timeout:g}s chaos phase")
     if never is not None:
         raise never
-    chaos.check_failpoints_fired()
+    chaos.check_failpoints_fired(workload.prefix)
     phase("verify")
     history = chaos.observe(workload, deadline=schedule.verify_deadline)
     return chaos.judge(history, checks)

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING
 
 from harness.errors import FaultError
 from harness.faults.fault import Fault
+from harness.faults.network import LinkDown, LinkToxic
 from harness.faults.process import Kill, Restart, SoftRestart
 from harness.record.timeline import FaultWindow, Timeline
+from harness.stack.ports import established
 
 if TYPE_CHECKING:
     from harness.stack.stack import Stack
@@ -43,6 +45,8 @@ class Nemesis:
         if duration is not None and duration <= 0:
             raise FaultError(f"fault duration must be > 0 seconds, got {duration}")
         window = self.timeline.open(fault.kind, fault.target, fault.detail())
+        # Counted before the fault acts: taking a link down closes its connections.
+        window.touched = self._connections(fault)
         try:
             fault.inject(self.stack)
         except BaseException:
@@ -60,6 +64,16 @@ class Nemesis:
             self._timers.append(timer)
             timer.start()
         return window
+
+    def _connections(self, fault: Fault) -> int | None:
+        """Connections through the proxy of a link fault's link (None: not a link)."""
+        topology = self.stack.topology
+        if not isinstance(fault, (LinkDown, LinkToxic)) or topology is None:
+            return None
+        try:
+            return established(topology.link(fault.target).listen)
+        except KeyError:
+            return None
 
     def holds(self, target: str) -> bool:
         """Whether an active fault holds ``target`` (a member) down."""
@@ -81,7 +95,16 @@ class Nemesis:
             if not self.stack.process(fault.target).running():
                 self.supervisor.start(fault.target)
         else:
+            later = self._connections(fault)
             fault.heal(self.stack)
+            if window.touched is not None and later is not None:
+                window.touched = max(window.touched, later)
+                if not window.touched:
+                    self.timeline.mark(
+                        "finding",
+                        f"{fault.kind} on {fault.target} touched no connection: nothing "
+                        "went through the link while it was faulted",
+                    )
         self.timeline.close(window)
         log.info("healed %s", window.describe())
 

@@ -32,7 +32,8 @@ def _running(stack: Stack, target: str, what: str) -> None:
 @dataclass(frozen=True)
 class Kill:
     """Send ``sig`` (default SIGKILL) to the member's whole process group and wait (up to
-    5 s) until it is gone. The stack-wide heal starts it again."""
+    5 s) until it is gone, whatever the signal: a member that survives it was not killed,
+    and that is a FaultError. The stack-wide heal starts it again."""
 
     target: str
     sig: int = signal.SIGKILL
@@ -48,14 +49,14 @@ class Kill:
         _running(stack, self.target, "kill")
         process = stack.process(self.target)
         process.signal(self.sig)
-        if self.sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
-            deadline = time.monotonic() + 5
-            while process.running() and time.monotonic() < deadline:
-                time.sleep(0.01)
-            if process.running():
-                raise FaultError(
-                    f"{self.target} (pid {process.pid}) survived {self.detail()} for 5 s"
-                )
+        deadline = time.monotonic() + 5
+        while process.running() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if process.running():
+            raise FaultError(
+                f"{self.target} (pid {process.pid}) survived {self.detail()} for 5 s: it "
+                "handles the signal, so the kill did nothing; use KILL or TERM"
+            )
 
     def heal(self, stack: Stack) -> None:
         pass  # restarting what is down is the stack-wide heal's job
@@ -76,7 +77,13 @@ class Pause:
 
     def inject(self, stack: Stack) -> None:
         _running(stack, self.target, "pause")
-        stack.process(self.target).signal(signal.SIGSTOP)
+        process = stack.process(self.target)
+        if process.paused():
+            raise FaultError(
+                f"cannot pause {self.target}: it is paused already, so a second pause would "
+                "do nothing"
+            )
+        process.signal(signal.SIGSTOP)
 
     def heal(self, stack: Stack) -> None:
         process = stack.process(self.target)
@@ -106,9 +113,15 @@ class Restart:
         pass
 
 
+# What daprd logs when SIGHUP restarts its runtime, and once the new runtime runs.
+_HANGUP = "Received signal 'hangup'; restarting"
+_INITIALIZED = "dapr initialized"
+
+
 @dataclass(frozen=True)
 class SoftRestart:
-    """SIGHUP to daprd: it restarts its runtime in-process (same pid)."""
+    """SIGHUP to daprd: it restarts its runtime in-process (same pid). Confirmed by
+    daprd's log (the restart, then a new "dapr initialized") within 10 s, or FaultError."""
 
     target: str = "daprd"
     kind: str = "soft-restart"
@@ -122,7 +135,20 @@ class SoftRestart:
 
     def inject(self, stack: Stack) -> None:
         _running(stack, "daprd", "soft-restart")
-        stack.process("daprd").signal(signal.SIGHUP)
+        process = stack.process("daprd")
+        offset = process.log_size()
+        process.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            logged = process.log_since(offset)
+            restarted = logged.find(_HANGUP)
+            if restarted >= 0 and _INITIALIZED in logged[restarted:]:
+                return
+            time.sleep(0.05)
+        raise FaultError(
+            "daprd got SIGHUP but did not log a runtime restart within 10 s (no "
+            f"{_HANGUP!r} then {_INITIALIZED!r}): the soft restart may have done nothing"
+        )
 
     def heal(self, stack: Stack) -> None:
         pass

@@ -106,6 +106,20 @@ class History:
     expected_outputs: dict[str, Any] = field(default_factory=dict)
     # Instance id -> the final status of a fault-free run of the same input.
     baseline: dict[str, InstanceStatus | None] = field(default_factory=dict)
+    # Instance id -> why its status could not be read (not the same as "does not exist").
+    unreadable: dict[str, str] = field(default_factory=dict)
+    # Whether a heal waited for the app's workflow worker (worker-health judges that).
+    worker_probed: bool = False
+
+    @cached_property
+    def existing(self) -> dict[str, InstanceStatus]:
+        """Every instance that exists: accepted ones and unanswered starts that did
+        create one, with their final status."""
+        return {
+            i: s
+            for i, s in self.statuses.items()
+            if s is not None and (i in self.accepted or i in self.uncertain)
+        }
 
     @cached_property
     def accepted(self) -> dict[str, Attempt]:

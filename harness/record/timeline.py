@@ -22,11 +22,21 @@ class FaultWindow:
     start: float
     end: float | None = None
     detail: str = ""
+    # For a link fault: the connections through the link's proxy when it was injected
+    # and when it was healed (None: not a link fault, or not counted).
+    touched: int | None = None
 
     def describe(self) -> str:
         span = f" for {self.end - self.start:.1f}s" if self.end is not None else ", still active"
         what = f"{self.kind} {self.target}" + (f" ({self.detail})" if self.detail else "")
-        return f"{what} at {time.strftime('%H:%M:%S', time.localtime(self.start))}{span}"
+        touched = ""
+        if self.touched is not None:
+            touched = (
+                f", {self.touched} connection(s) through it"
+                if self.touched
+                else (", touched no connection")
+            )
+        return f"{what} at {time.strftime('%H:%M:%S', time.localtime(self.start))}{span}{touched}"
 
 
 @dataclass(frozen=True)
@@ -44,8 +54,11 @@ class Timeline:
     marks: list[Mark] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def open(self, kind: str, target: str, detail: str = "") -> FaultWindow:
-        window = FaultWindow(kind, target, time.time(), None, detail)
+    def open(
+        self, kind: str, target: str, detail: str = "", *, start: float | None = None
+    ) -> FaultWindow:
+        """A window from ``start`` (epoch seconds; default now) until :meth:`close`."""
+        window = FaultWindow(kind, target, time.time() if start is None else start, None, detail)
         with self._lock:
             self.windows.append(window)
         return window

@@ -30,7 +30,8 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;border-radius:4px;padding:1px 8px;font-weight:700;color:#fff;
 font-size:12px;letter-spacing:.03em}
 .pass{background:#1a7f37}.fail{background:#cf222e}.error{background:#9a6700}
-.unknown{background:#6e7781}
+.unknown{background:#6e7781}.vacuous{background:#8250df}
+.known-upstream{background:#0969da}
 .meta{color:#57606a;font-size:13px}
 .scenario{border-top:2px solid #d0d7de;margin-top:26px}
 pre{background:#f6f8fa;padding:8px;overflow-x:auto;font-size:12px;white-space:pre-wrap}

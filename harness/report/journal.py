@@ -74,6 +74,7 @@ def scenario_json(outcome: ScenarioOutcome) -> dict[str, Any]:
             "detail": w.detail,
             "start_s": round(w.start - t0, 3),
             "end_s": round(w.end - t0, 3) if w.end is not None else None,
+            "touched": w.touched,
         }
         for w in outcome.timeline.windows
     ]
@@ -147,6 +148,9 @@ def build_journal(
             "passed": sum(o.verdict is Verdict.PASS for o in outcomes),
             "failed": sum(o.verdict is Verdict.FAIL for o in outcomes),
             "errors": sum(o.verdict is Verdict.ERROR for o in outcomes),
+            "unknown": sum(o.verdict is Verdict.UNKNOWN for o in outcomes),
+            "vacuous": sum(o.verdict is Verdict.VACUOUS for o in outcomes),
+            "known_upstream": sum(o.verdict is Verdict.KNOWN_UPSTREAM for o in outcomes),
         },
         "scenarios": [scenario_json(o) for o in outcomes],
     }

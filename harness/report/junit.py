@@ -18,7 +18,9 @@ def write_junit(journal: dict[str, Any], report: Path) -> Path:
         "testsuite",
         name="dapr-chaos",
         tests=str(len(scenarios)),
-        failures=str(journal["summary"]["failed"]),
+        failures=str(
+            sum(journal["summary"].get(k, 0) for k in ("failed", "unknown", "vacuous"))
+        ),
         errors=str(journal["summary"]["errors"]),
         skipped="0",
         time=f"{journal['duration_s']:.3f}",
@@ -36,11 +38,17 @@ def write_junit(journal: dict[str, Any], report: Path) -> Path:
             name=sc["label"],
             time=f"{sc['duration_s']:.3f}",
         )
-        failed = [c for c in sc["checks"] if c["verdict"] != "pass"]
+        failed = [c for c in sc["checks"] if c["verdict"] not in ("pass", "known-upstream")]
+        case_props = ET.SubElement(case, "properties")
+        ET.SubElement(case_props, "property", name="dapr-chaos.verdict", value=sc["verdict"])
+        for c in sc["checks"]:
+            ET.SubElement(
+                case_props, "property", name=f"dapr-chaos.check.{c['name']}", value=c["verdict"]
+            )
         if sc["verdict"] == "error":
             node = ET.SubElement(case, "error", message=(sc["error"] or "error").splitlines()[0])
             node.text = sc["error"]
-        elif failed:
+        elif sc["verdict"] in ("fail", "unknown", "vacuous") and failed:
             node = ET.SubElement(
                 case,
                 "failure",
@@ -53,8 +61,15 @@ def write_junit(journal: dict[str, Any], report: Path) -> Path:
                 )
                 for c in failed
             )
+        elif sc["verdict"] == "vacuous":
+            ET.SubElement(case, "failure", message="vacuous: no check had anything to judge")
         out = ET.SubElement(case, "system-out")
         lines = [f"seed {sc['seed']}, instance ids {sc['instance_prefix']}*"]
+        lines += [
+            f"known upstream defect ({c['name']}): {c['summary']}"
+            for c in sc["checks"]
+            if c["verdict"] == "known-upstream"
+        ]
         lines += [
             f"{w['start_s']:8.2f}s  {w['kind']} {w['target']} {w['detail']} until "
             + (f"{w['end_s']:.2f}s" if w["end_s"] is not None else "the end")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.checks.result import Verdict
+from harness.checks.result import Verdict, combine
 from harness.checks.slo import SLO, check_slos
 from harness.errors import ConfigError, HarnessError, ProvisionError
 from harness.experiment.chaos import Chaos, ExtraChecks
@@ -198,7 +198,7 @@ class Campaign:
                 on_phase=lambda name: self.progress(f"  {name} ..."),
             )
             outcome.verification = verification
-            outcome.verdict = Verdict.PASS if verification.passed else Verdict.FAIL
+            outcome.verdict = verification.verdict
         except ConfigError:
             raise
         except HarnessError as exc:
@@ -252,8 +252,10 @@ class Campaign:
             f"recovery: {result.recovery}"
             + (f" in {result.recovery_s:.1f}s" if result.recovery_s is not None else "")
         )
-        passed = result.verification is not None and result.verification.passed
-        outcome.verdict = Verdict.PASS if passed and not outcome.failed_checks else Verdict.FAIL
+        verdicts = [c.verdict for c in outcome.slo_results]
+        if result.verification is not None:
+            verdicts.append(result.verification.verdict)
+        outcome.verdict = combine(verdicts)
 
     def _reusable(self, chaos: Chaos, outcome: ScenarioOutcome) -> bool:
         """Heal and reset the stack; whether the next scenario may use it. Only a stack
@@ -316,8 +318,15 @@ def run_scenarios(
 
 
 def verdict_of(outcomes: Sequence[ScenarioOutcome]) -> Verdict:
-    """ERROR if any scenario errored, else FAIL if any failed, else PASS."""
-    verdicts = {o.verdict for o in outcomes}
-    if Verdict.ERROR in verdicts:
-        return Verdict.ERROR
-    return Verdict.FAIL if Verdict.FAIL in verdicts else Verdict.PASS
+    """The run's verdict: the scenarios' combined (ERROR, FAIL, UNKNOWN, KNOWN_UPSTREAM,
+    PASS, in that order of strength; VACUOUS when none judged anything)."""
+    return combine(o.verdict for o in outcomes)
+
+
+def exit_status(verdict: Verdict, *, strict_upstream: bool = False) -> int:
+    """0 for PASS, and for KNOWN_UPSTREAM unless ``strict_upstream``; 1 otherwise."""
+    if verdict is Verdict.PASS:
+        return 0
+    if verdict is Verdict.KNOWN_UPSTREAM and not strict_upstream:
+        return 0
+    return 1

@@ -224,6 +224,10 @@ class ContainerProcess:
             raise StackError(f"{self.name} has not been started")
         return exit_status(self._exit_code)
 
+    def paused(self) -> bool:
+        state = self._state()
+        return state is not None and state.get("Status") == "paused"
+
     def signal(self, sig: int) -> None:
         """SIGSTOP: ``docker pause``; SIGCONT: ``docker unpause`` (or the signal when not
         paused); anything else: ``docker kill --signal`` (a paused container is resumed

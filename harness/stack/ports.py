@@ -164,3 +164,18 @@ def reserve_block(base_port: int | None = None) -> PortBlock:
         f"no free block of {BLOCK_SIZE} ports in {PORT_RANGE[0]}..{PORT_RANGE[1]} on {HOST}; "
         "stop other stacks or servers using that range"
     )
+
+
+_ESTABLISHED = "01"  # the state column of /proc/net/tcp
+
+
+def established(port: int) -> int:
+    """Established TCP connections on 127.0.0.1 whose local end is ``port`` (a server
+    or proxy listening there), read from ``/proc/net/tcp``; 0 where that cannot be read."""
+    try:
+        with open("/proc/net/tcp", encoding="ascii") as handle:
+            rows = handle.read().splitlines()[1:]
+    except OSError:
+        return 0
+    wanted = f"0100007F:{port:04X}"
+    return sum(1 for row in rows if (f := row.split())[1] == wanted and f[3] == _ESTABLISHED)

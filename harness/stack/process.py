@@ -127,6 +127,10 @@ class MemberProcess(Protocol):
 
     def running(self) -> bool: ...
 
+    def paused(self) -> bool:
+        """Whether it is stopped by SIGSTOP (a pause), as far as its runtime tells."""
+        ...
+
     def wait(self, timeout: float | None = None) -> int: ...
 
     def signal(self, sig: int) -> None: ...
@@ -207,6 +211,9 @@ class ManagedProcess:
 
     def running(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
+
+    def paused(self) -> bool:
+        return self.running() and process_state(self.pid) in ("T", "t")
 
     @property
     def returncode(self) -> int | None:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from harness.stack.stack import Stack
 
 KNOWN_REGISTRATION_RACE = "known upstream race (workflow actor types unregistered on reconnect)"
+# The detail of the timeline windows of the harness's recovery from it.
+RACE_HEAL = "heal: registration race"
 
 # Start order matters when several members are down: dependencies first.
 START_ORDER = ("valkey", "placement", "scheduler", "daprd", "app")
@@ -82,6 +84,7 @@ class Supervisor:
         self.app_restart_delay = app_restart_delay
         self.worker_probe = worker_probe
         self.findings = Findings()
+        self.worker_probed = False  # a heal waited for the app's workflow worker
 
     def _finding(self, findings: list[str], text: str) -> None:
         """Keep a finding for the checks and put it on the timeline."""
@@ -165,6 +168,7 @@ class Supervisor:
             time.sleep(self.app_restart_delay)
         daprd = self.stack.daprd
         log_offset = daprd.process.log_size()
+        started = time.time()
         try:
             self.stack.start_member("app", timeout=self.worker_probe)
             return
@@ -189,6 +193,7 @@ class Supervisor:
                     if not app.running() or not unregistered:
                         raise
         how = self.recover_registration()
+        self._unavailable(started)
         finding = (
             f"{KNOWN_REGISTRATION_RACE}: after the app restarted, daprd counted no workflow "
             f"worker for {self.worker_probe:.0f}s although the worker stream was up, and "
@@ -196,6 +201,14 @@ class Supervisor:
             f"{unregistered[-1][:220]}; recovered by {how}"
         )
         self._finding(self.findings.known, finding)
+
+    def _unavailable(self, since: float) -> None:
+        """Mark ``since`` (epoch seconds) until now as time the runtime was unavailable
+        because of the known registration race: reported apart from the app's recovery."""
+        window = self.timeline.open(
+            "upstream", "daprd", f"{KNOWN_REGISTRATION_RACE}: no worker registered", start=since
+        )
+        self.timeline.close(window)
 
     def _worker_back(self, seconds: float) -> bool:
         daprd = self.stack.daprd
@@ -213,7 +226,7 @@ class Supervisor:
     def recover_registration(self, *, full_restart: bool = True) -> str:
         """Bring an unregistered worker back: a daprd soft restart, then (unless
         ``full_restart`` is False) a full one. Returns how; StackError if neither did."""
-        window = self.timeline.open("soft-restart", "daprd", "heal: registration race")
+        window = self.timeline.open("soft-restart", "daprd", RACE_HEAL)
         self.stack.daprd.soft_restart()
         recovered = self._worker_back(self.worker_grace)
         self.timeline.close(window)
@@ -221,7 +234,7 @@ class Supervisor:
             return "a daprd soft restart (SIGHUP)"
         if not full_restart:
             raise StackError("no workflow worker came back after a daprd soft restart")
-        window = self.timeline.open("restart", "daprd", "heal: registration race")
+        window = self.timeline.open("restart", "daprd", RACE_HEAL)
         self.stack.restart_member("daprd")
         recovered = self._worker_back(self.worker_grace)
         self.timeline.close(window)
@@ -255,6 +268,8 @@ class Supervisor:
         if "app" not in stack.members:
             return
         app = stack.process("app")
+        self.worker_probed = True
+        waiting_since = time.time()
         try:
             readiness.wait_for(
                 "a connected workflow worker",
@@ -265,9 +280,9 @@ class Supervisor:
         except StackError:
             if not app.running():
                 raise MemberDied("app") from None
-            self._worker_missing()
+            self._worker_missing(waiting_since)
 
-    def _worker_missing(self) -> None:
+    def _worker_missing(self, since: float) -> None:
         """No worker after the grace although the app runs: the known race (recovered)
         or a lost worker (a finding; the app is restarted if asked)."""
         stack = self.stack
@@ -290,6 +305,7 @@ class Supervisor:
             except StackError:
                 pass
             else:
+                self._unavailable(since)
                 finding = (
                     f"{KNOWN_REGISTRATION_RACE}: no workflow worker for "
                     f"{self.worker_grace:.0f}s after healing although the app (pid "

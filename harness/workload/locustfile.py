@@ -114,6 +114,10 @@ class OrderUser(FastHttpUser):
                 why = type(error).__name__ if error is not None else "no response"
                 _log.write("unanswered", id=order.order_id, why=why)
                 resp.failure(f"no answer ({why})")
+            elif resp.status_code >= 500:
+                # No proof that nothing happened: the order may exist (read back later).
+                _log.write("unanswered", id=order.order_id, why=f"HTTP {resp.status_code}")
+                resp.failure(f"HTTP {resp.status_code}")
             else:
                 _log.write("refused", id=order.order_id, why=f"HTTP {resp.status_code}")
                 resp.failure(f"HTTP {resp.status_code}")

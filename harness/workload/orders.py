@@ -48,6 +48,7 @@ class Orders:
         self.accepted: dict[str, Order] = {}
         self.refused: dict[str, str] = {}
         self.uncertain: dict[str, Order] = {}
+        self.uncertain_why: dict[str, str] = {}
 
     def make(
         self,
@@ -77,12 +78,12 @@ class Orders:
     def try_submit(
         self, order: Order | None = None, *, resend_for: float = 0.0, **kwargs: Any
     ) -> str | None:
-        """Submit under faults: returns the id if accepted, None otherwise. A refusal is
-        recorded in ``refused``; no answer at all (the order may or may not exist) in
-        ``uncertain``. A POST whose connection was refused never left, so the order
-        certainly does not exist: it is sent again, as a client would, for up to
-        ``resend_for`` seconds (an app a supervisor restarts comes back), then refused
-        as not delivered."""
+        """Submit under faults: returns the id if accepted, None otherwise. A refusal (4xx:
+        the app says it took nothing) is recorded in ``refused``; no answer at all, or a
+        5xx (the order may or may not exist), in ``uncertain``. A POST whose connection was
+        refused never left, so the order certainly does not exist: it is sent again, as a
+        client would, for up to ``resend_for`` seconds (an app a supervisor restarts comes
+        back), then refused as not delivered."""
         order = order or self.make(**kwargs)
         deadline = time.monotonic() + resend_for
         while True:
@@ -104,7 +105,13 @@ class Orders:
                 self.submitted.append(order.order_id)
                 self.accepted[order.order_id] = order
                 return order.order_id
-            self.refused[order.order_id] = f"{resp.status}: {resp.body}"
+            if resp.status >= 500:
+                # An error answer is no proof that nothing happened (the app may have
+                # scheduled the workflow and failed after): unknown, read back later.
+                self.uncertain[order.order_id] = order
+                self.uncertain_why[order.order_id] = f"{resp.status}: {resp.body}"
+            else:
+                self.refused[order.order_id] = f"{resp.status}: {resp.body}"
         return None
 
     def submit_many(self, count: int, **kwargs: Any) -> list[str]:
@@ -131,7 +138,13 @@ class Orders:
                 for oid, why in self.refused.items()
             ]
             out += [
-                Attempt(oid, Outcome.INFO, o.as_json(), self.workflow, "no answer")
+                Attempt(
+                    oid,
+                    Outcome.INFO,
+                    o.as_json(),
+                    self.workflow,
+                    self.uncertain_why.get(oid, "no answer"),
+                )
                 for oid, o in self.uncertain.items()
             ]
         return out
