@@ -29,13 +29,41 @@ from harness.stack.toxiproxy import Toxic
 SCHEMA_VERSION = "dapr-chaos/scenario/v1"
 SUFFIX = ".scenario.yaml"
 REFERENCE_WORKFLOWS = "harness.reference_apps.orders.workflow"
+# The reference app's deliberately broken variants, one module each in
+# harness/reference_apps/orders/variants/ (a unit test keeps this list equal to that
+# package; the library never imports the app, so the names are spelled out here).
 REFERENCE_VARIANTS = (
     "correct",
-    "payment-not-idempotent",
+    "dedup-in-memory",
     "loses-orders",
+    "no-compensation",
+    "notify-before-reserve",
+    "payment-not-idempotent",
+    "random-gateway",
+    "refund-not-idempotent",
+    "refund-wrong-amount",
+    "replay-unsafe",
+    "swallows-store-errors",
     "task-execution-key",
+    "wall-clock-timer",
     "worker-quits",
 )
+_VARIANTS_PACKAGE = "harness.reference_apps.orders.variants"
+
+
+def reference_workflows(variant: str = "correct") -> str:
+    """``MODULE[:ATTR]`` of the workflow code the reference app runs in ``variant``: what
+    the replay check replays its histories against (a variant's own code, never the
+    correct app's, so a variant is caught for its mistake, not for being different)."""
+    if variant not in REFERENCE_VARIANTS:
+        raise ConfigError(
+            f"unknown reference app variant {variant!r}; use one of {', '.join(REFERENCE_VARIANTS)}"
+        )
+    if variant == "correct":
+        return REFERENCE_WORKFLOWS
+    return f"{_VARIANTS_PACKAGE}.{variant.replace('-', '_')}:WORKFLOWS"
+
+
 @dataclass(frozen=True)
 class FaultSpec:
     """One fault as written in the file: kept alongside the built :class:`FaultEvent` so a
@@ -70,7 +98,9 @@ class AppSection:
     @property
     def workflow_code(self) -> str | None:
         """What the ``replay`` check replays against (the reference app's own code)."""
-        return self.workflows or (REFERENCE_WORKFLOWS if self.command is None else None)
+        if self.workflows:
+            return self.workflows
+        return reference_workflows(self.variant) if self.command is None else None
 
     @property
     def key(self) -> tuple[Any, ...]:

@@ -23,16 +23,13 @@ REFUNDS = PREFIX + "refunds"
 RESERVATIONS = PREFIX + "reservations"
 NOTIFICATIONS = PREFIX + "notifications"
 
-# KEYS: idem hash, target hash. ARGV: field, increment, idempotent (1/0).
+# KEYS: idem hash, target hash. ARGV: field, increment.
 # Returns {applied now (0/1), application number}. The application number identifies one
-# application of the effect: a retry of an applied effect gets the same number back, a
-# non-idempotent re-application gets the next one.
+# application of the effect: a retry of an applied effect gets the same number back.
 _APPLY_ONCE = """
-if ARGV[3] == '1' then
-  local n = redis.call('HGET', KEYS[1], 'applied')
-  if n then
-    return {0, tonumber(n)}
-  end
+local n = redis.call('HGET', KEYS[1], 'applied')
+if n then
+  return {0, tonumber(n)}
 end
 redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
 return {1, redis.call('HINCRBY', KEYS[1], 'applied', 1)}
@@ -87,15 +84,14 @@ class BusinessState:
 
 
 class OrderStore:
-    """Business state access. ``idempotent=False`` is the deliberately broken variant."""
+    """Business state access: every effect applied once per idempotency key."""
 
-    def __init__(self, url: str, *, idempotent: bool = True) -> None:
+    def __init__(self, url: str) -> None:
         self._r = redis.Redis.from_url(
             url, socket_timeout=3, socket_connect_timeout=2, decode_responses=True
         )
         self._apply = self._r.register_script(_APPLY_ONCE)
         self._reserve = self._r.register_script(_RESERVE_ONCE)
-        self._idempotent = idempotent
 
     def seed(self, catalog: dict[str, int]) -> None:
         """Set initial stock for products not seeded yet (restarts keep what is there)."""
@@ -119,10 +115,10 @@ class OrderStore:
         return int(self._r.hget(STOCK, product) or 0) >= quantity
 
     def _apply_once(self, kind: str, key: str, hash_key: str, field: str, amount: int) -> Applied:
-        flag = "1" if self._idempotent else "0"
-        now, number = self._apply(
-            keys=[f"{PREFIX}idem:{kind}:{key}", hash_key], args=[field, amount, flag]
-        )
+        """Add ``amount`` to ``field`` of ``hash_key`` unless the effect ``kind`` was
+        applied under ``key`` before."""
+        keys = [f"{PREFIX}idem:{kind}:{key}", hash_key]
+        now, number = self._apply(keys=keys, args=[field, amount])
         return Applied(bool(now), f"{key}#{number}")
 
     def charge(self, key: str, order_id: str, cents: int) -> Applied:
