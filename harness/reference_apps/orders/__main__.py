@@ -20,7 +20,7 @@ from dapr.ext.workflow import DaprWorkflowClient, WorkflowRuntime
 
 from harness.reference_apps.orders import workflow
 from harness.reference_apps.orders.api import OrderAPI
-from harness.reference_apps.orders.store import DEFAULT_CATALOG, OrderStore
+from harness.reference_apps.orders.store import OrderStore
 
 CORRECT = "correct"
 
@@ -42,7 +42,6 @@ def main() -> None:
     endpoint = os.environ.get("DAPR_GRPC_ENDPOINT") or f"127.0.0.1:{_required('DAPR_GRPC_PORT')}"
     host, port = endpoint.rsplit(":", 1)
     store = OrderStore(_required("DAPR_CHAOS_VALKEY_URL"))
-    store.seed(DEFAULT_CATALOG)
     workflow.bind_store(store)
 
     runtime = WorkflowRuntime(host=host, port=port)
