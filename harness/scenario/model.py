@@ -7,6 +7,7 @@ All durations are seconds; latencies in the ``params`` of network faults are mil
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import signal
 import zlib
@@ -162,6 +163,21 @@ class Scenario:
     @property
     def stack_key(self) -> tuple[Any, ...]:
         return (self.backend, self.app.key)
+
+    @property
+    def runs_reference_app(self) -> bool:
+        return self.app.command is None
+
+    def with_variant(self, variant: str) -> Scenario:
+        """This scenario with the reference app in ``variant`` (one of
+        :data:`REFERENCE_VARIANTS`). ConfigError for a scenario that runs its own app,
+        or an unknown variant."""
+        if not self.runs_reference_app:
+            raise ConfigError(
+                f"a variant applies to the reference app; {self.name} runs {self.app.describe()}"
+            )
+        reference_workflows(variant)  # refuses an unknown name
+        return dataclasses.replace(self, app=dataclasses.replace(self.app, variant=variant))
 
     def as_yaml(self) -> str:
         """The scenario as a file this module loads back to an equal scenario."""
