@@ -4,9 +4,9 @@ It catches the error, logs it and returns "reserved", so the order is approved w
 nothing held for it.
 
 Caught by: exactly-once (``no stock.reserved effect recorded`` for an approved order) and
-conservation (``reserved 0 units``); in valkey-kill, when the store dies under a
-reservation. A failpoint armed to ``raise`` at reserve_stock.before_effect shows it at
-once (tests/chaos/test_variants_caught.py).
+conservation (``reserved 0 units``); in activity-errors, whose third reservation raises
+as a store error would. A store that dies under a reservation (valkey-kill) shows it
+only when the kill lands on one.
 """
 
 from __future__ import annotations
