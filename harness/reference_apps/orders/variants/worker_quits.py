@@ -5,7 +5,8 @@ Python SDK's worker can do after a sidecar restart (python-sdk #900).
 
 Caught by: worker-health (``no workflow worker connected ... after healing although the
 app`` is running), with nothing-lost listing the orders stuck mid-workflow; in
-daprd-kill and daprd-pause. SIGUSR1 stops the worker on demand
+daprd-kill, once the heal phase's worker grace has run out (and a daprd soft restart has
+not brought the worker back). SIGUSR1 stops the worker on demand
 (tests/chaos/test_worker_health.py).
 """
 
@@ -36,17 +37,16 @@ def _stop(runtime: WorkflowRuntime) -> None:
 def _watch_sidecar(runtime: WorkflowRuntime, url: str) -> None:
     answered, failures = False, 0
     while True:
-        time.sleep(POLL_S)
         try:
             urllib.request.urlopen(url, timeout=2).close()
+            answered, failures = True, 0
         except OSError:
             failures += 1
             if answered and failures >= GIVE_UP_AFTER:
                 print("order app: the sidecar is gone; stopping the workflow worker", flush=True)
                 _stop(runtime)
                 return
-            continue
-        answered, failures = True, 0
+        time.sleep(POLL_S)
 
 
 def _register_and_watch(runtime: WorkflowRuntime) -> None:
