@@ -66,7 +66,7 @@ bench: provision
 
 # What catches each deliberately broken variant of the reference app (a shipped scenario,
 # or explore), how fast, and the correct app's false alarms over the same scenarios.
-# One stack at a time; about 15 minutes.
+# One stack at a time; about 10 minutes.
 bench-detection: provision
 	$(BIN)/python bench/detection.py
 
