@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow lint provision doctor bench clean docker-engine images browser
+.PHONY: demo test test-slow lint provision doctor bench bench-detection clean docker-engine images browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ bench: provision
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/throughput.py
+
+# What catches each deliberately broken variant of the reference app (a shipped scenario,
+# or explore), how fast, and the correct app's false alarms over the same scenarios.
+# One stack at a time; about 10 minutes.
+bench-detection: provision
+	$(BIN)/python bench/detection.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

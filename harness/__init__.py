@@ -23,6 +23,7 @@ _EXPORTS: dict[str, str] = {
     "Stack": "harness.stack.stack",
     "StackConfig": "harness.stack.config",
     "reference_app": "harness.stack.config",
+    "reference_workflows": "harness.scenario.model",
     "Settings": "harness.settings",
     "provision_stack": "harness.runtime.provision",
     "KNOWN_REGISTRATION_RACE": "harness.stack.supervisor",
@@ -164,6 +165,7 @@ if typing.TYPE_CHECKING:
     from harness.replay.api import replay_histories as replay_histories
     from harness.replay.strict import Mismatch as Mismatch
     from harness.runtime.provision import provision_stack as provision_stack
+    from harness.scenario.model import reference_workflows as reference_workflows
     from harness.settings import Settings as Settings
     from harness.stack.config import AppSpec as AppSpec
     from harness.stack.config import StackConfig as StackConfig

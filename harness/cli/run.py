@@ -22,7 +22,7 @@ from harness.report.journal import new_report_dir
 from harness.report.writer import write_report
 from harness.runtime.images import IMAGE_SETS
 from harness.scenario.campaign import exit_status, run_scenarios, verdict_of
-from harness.scenario.model import Scenario
+from harness.scenario.model import REFERENCE_VARIANTS, Scenario
 from harness.scenario.outcome import ScenarioOutcome
 from harness.scenario.parse import load_all
 from harness.scenario.selection import matches
@@ -43,6 +43,17 @@ def select(scenarios: Sequence[Scenario], expr: str | None) -> list[Scenario]:
         names = ", ".join(sc.name for sc in scenarios)
         raise ConfigError(f"-k {expr!r} selects none of the {len(scenarios)} scenarios: {names}")
     return chosen
+
+
+def with_variant(scenarios: Sequence[Scenario], variant: str) -> list[Scenario]:
+    """``scenarios`` with the reference app in ``variant`` where they run it (scenarios
+    with an app of their own are left as they are). ConfigError when none runs it."""
+    if not any(sc.runs_reference_app for sc in scenarios):
+        raise ConfigError(
+            f"--variant {variant} applies to scenarios that run the reference app; none of "
+            f"the {len(scenarios)} selected does"
+        )
+    return [sc.with_variant(variant) if sc.runs_reference_app else sc for sc in scenarios]
 
 
 def verdict_table(outcomes: Sequence[ScenarioOutcome]) -> str:
@@ -74,12 +85,17 @@ def run_command(
     name: str | None = None,
     backend: str | None = None,
     images: str | None = None,
+    variant: str | None = None,
     argv: Sequence[str] = (),
     strict_upstream: bool = False,
 ) -> int:
     """Everything ``dapr-chaos run`` does; returns the exit status (0: every scenario
-    passed, or only a known upstream defect failed unless ``strict_upstream``)."""
+    passed, or only a known upstream defect failed unless ``strict_upstream``).
+    ``variant`` runs the reference app in that variant wherever a scenario runs the
+    reference app."""
     scenarios = select(load_all(list(paths) or [DEFAULT_SCENARIOS]), expr)
+    if variant is not None:
+        scenarios = with_variant(scenarios, variant)
     if repeat < 1:
         raise ConfigError(f"--repeat must be >= 1, got {repeat}")
     label = name or (scenarios[0].name if len(scenarios) == 1 else "run")
@@ -138,6 +154,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         name=args.name,
         backend=args.backend,
         images=args.images,
+        variant=args.variant,
         argv=["dapr-chaos", *sys.argv[1:]],
         strict_upstream=args.strict_upstream,
     )
@@ -189,6 +206,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--repeat", type=options.positive_int, default=1, help="run each scenario N times"
     )
     p.add_argument("--name", help="report name (default: the scenario name, or 'run')")
+    p.add_argument(
+        "--variant",
+        choices=REFERENCE_VARIANTS,
+        default=None,
+        help="run the reference app in this deliberately broken variant wherever a scenario "
+        "runs the reference app (e.g. payment-not-idempotent, to see a check fail)",
+    )
     p.add_argument(
         "--backend",
         choices=BACKENDS,

@@ -128,11 +128,11 @@ def base_scenario(path: Path | None, variant: str | None, orders: int | None) ->
         return parse_scenario(text, "<explore default scenario>")
     base = load_scenario(path)
     if variant is not None:
-        if base.app.command is not None:
+        if not base.runs_reference_app:
             raise ConfigError(
                 f"--variant applies to the reference app; {path} runs {base.app.describe()}"
             )
-        base = dataclasses.replace(base, app=dataclasses.replace(base.app, variant=variant))
+        base = base.with_variant(variant)
     if orders is not None:
         base = dataclasses.replace(base, workload=dataclasses.replace(base.workload, orders=orders))
     return base

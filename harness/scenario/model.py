@@ -7,6 +7,7 @@ All durations are seconds; latencies in the ``params`` of network faults are mil
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import signal
 import zlib
@@ -29,13 +30,41 @@ from harness.stack.toxiproxy import Toxic
 SCHEMA_VERSION = "dapr-chaos/scenario/v1"
 SUFFIX = ".scenario.yaml"
 REFERENCE_WORKFLOWS = "harness.reference_apps.orders.workflow"
+# The reference app's deliberately broken variants, one module each in
+# harness/reference_apps/orders/variants/ (a unit test keeps this list equal to that
+# package; the library never imports the app, so the names are spelled out here).
 REFERENCE_VARIANTS = (
     "correct",
-    "payment-not-idempotent",
+    "dedup-in-memory",
     "loses-orders",
+    "no-compensation",
+    "notify-before-reserve",
+    "payment-not-idempotent",
+    "random-gateway",
+    "refund-not-idempotent",
+    "refund-wrong-amount",
+    "replay-unsafe",
+    "swallows-store-errors",
     "task-execution-key",
+    "wall-clock-timer",
     "worker-quits",
 )
+_VARIANTS_PACKAGE = "harness.reference_apps.orders.variants"
+
+
+def reference_workflows(variant: str = "correct") -> str:
+    """``MODULE[:ATTR]`` of the workflow code the reference app runs in ``variant``: what
+    the replay check replays its histories against (a variant's own code, never the
+    correct app's, so a variant is caught for its mistake, not for being different)."""
+    if variant not in REFERENCE_VARIANTS:
+        raise ConfigError(
+            f"unknown reference app variant {variant!r}; use one of {', '.join(REFERENCE_VARIANTS)}"
+        )
+    if variant == "correct":
+        return REFERENCE_WORKFLOWS
+    return f"{_VARIANTS_PACKAGE}.{variant.replace('-', '_')}:WORKFLOWS"
+
+
 @dataclass(frozen=True)
 class FaultSpec:
     """One fault as written in the file: kept alongside the built :class:`FaultEvent` so a
@@ -89,7 +118,9 @@ class AppSection:
     @property
     def workflow_code(self) -> str | None:
         """What the ``replay`` check replays against (the reference app's own code)."""
-        return self.workflows or (REFERENCE_WORKFLOWS if self.reference else None)
+        if self.workflows:
+            return self.workflows
+        return reference_workflows(self.variant) if self.command is None else None
 
     @property
     def links(self) -> tuple[str, ...]:
@@ -184,6 +215,21 @@ class Scenario:
     @property
     def stack_key(self) -> tuple[Any, ...]:
         return (self.backend, self.app.key)
+
+    @property
+    def runs_reference_app(self) -> bool:
+        return self.app.command is None
+
+    def with_variant(self, variant: str) -> Scenario:
+        """This scenario with the reference app in ``variant`` (one of
+        :data:`REFERENCE_VARIANTS`). ConfigError for a scenario that runs its own app,
+        or an unknown variant."""
+        if not self.runs_reference_app:
+            raise ConfigError(
+                f"a variant applies to the reference app; {self.name} runs {self.app.describe()}"
+            )
+        reference_workflows(variant)  # refuses an unknown name
+        return dataclasses.replace(self, app=dataclasses.replace(self.app, variant=variant))
 
     def as_yaml(self) -> str:
         """The scenario as a file this module loads back to an equal scenario."""

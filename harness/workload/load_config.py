@@ -22,7 +22,9 @@ All are optional:
 ``DAPR_CHAOS_LOAD_WAIT``
     Seconds a user waits for one order to become terminal before moving on (default 120).
 ``DAPR_CHAOS_LOAD_OUT_OF_STOCK``
-    Fraction (0..1) of orders for a sold-out product (default 0.05).
+    Fraction (0..1) of orders for what is (nearly) gone (default 0.05): half for the run's
+    sold-out product, half in pairs racing for a scarce product of the run's own (see
+    :meth:`~harness.workload.order_generator.OrderGenerator.mixed`).
 
 For a workflow load (:mod:`harness.workload.locust_workflows`, instances started through
 daprd's gRPC workflow API instead of orders over HTTP):

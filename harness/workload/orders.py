@@ -123,8 +123,11 @@ class Orders:
         return f"orders over the HTTP API on 127.0.0.1:{self.api.port} (ids {self.prefix}*)"
 
     def try_start(self, *, resend_for: float = 0.0) -> str | None:
-        """Submit one more generated order under faults (see :meth:`try_submit`)."""
-        return self.try_submit(resend_for=resend_for)
+        """Submit the next order of the scenario mix under faults (see
+        :meth:`try_submit` and :meth:`OrderGenerator.planned`: in every ten orders, seven
+        approved, one rejected at the inventory check, and two racing for a scarce
+        product of this run's own, one of which is refunded)."""
+        return self.try_submit(self.generator.next_planned(), resend_for=resend_for)
 
     def attempts(self) -> list[Attempt]:
         """Every order submitted so far, as an attempt with its outcome."""

@@ -17,7 +17,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="module")
 def variant_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     """A stack of its own running a deliberately broken variant of the reference app
-    (``ORDER_APP_VARIANT``, from the module's ``VARIANT``)."""
-    variant = request.module.VARIANT
+    (``ORDER_APP_VARIANT``): the test's indirect parameter, or the module's ``VARIANT``."""
+    variant = getattr(request, "param", None) or request.module.VARIANT
     with Stack(StackConfig(app=reference_app(("ORDER_APP_VARIANT", variant)))) as stack:
         yield stack

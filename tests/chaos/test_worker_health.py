@@ -7,6 +7,8 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 from harness import Chaos, OrderAPIClient, Orders, Stack, Verdict
 
 VARIANT = "worker-quits"
@@ -60,3 +62,27 @@ def test_the_opt_in_restart_recovers_and_still_reports_it(variant_stack: Stack) 
     assert verification.result("nothing-lost").verdict is Verdict.PASS
     assert verification.result("worker-health").verdict is Verdict.FAIL
     assert any(m.text.startswith("restarting the app") for m in chaos.timeline.marks)
+
+
+@pytest.mark.slow
+def test_a_worker_that_quits_when_the_sidecar_goes_fails_worker_health(
+    variant_stack: Stack,
+) -> None:
+    # The variant's realistic trigger: daprd goes away and the app gives up its worker.
+    chaos = Chaos(variant_stack, worker_grace=5)
+    orders = Orders(OrderAPIClient(variant_stack.ports["app"]), prefix="gone-")
+    try:
+        chaos.arm("reserve_stock.before_effect", "delay", seconds=1.0, count=None)
+        orders.submit_many(2)
+        chaos.wait_for_hit("reserve_stock.before_effect", prefix=orders.prefix)
+        chaos.kill("daprd", duration=1.0)
+        chaos.disarm("reserve_stock.before_effect")
+        time.sleep(1.5)  # the outage lasts its second: heal would end it at once
+        verification = chaos.verify(orders, deadline=5)
+    finally:
+        chaos.restart_app_on_lost_worker = True
+        chaos.reset()
+    result = verification.result("worker-health")
+    assert result.verdict is Verdict.FAIL, verification.report()
+    assert "no workflow worker connected 5s after healing" in " ".join(result.evidence)
+    assert verification.result("nothing-lost").verdict is Verdict.FAIL

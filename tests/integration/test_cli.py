@@ -83,6 +83,7 @@ def test_exec_of_a_missing_program_is_a_clear_error() -> None:
         (["run", "--repeat", "0"], "must be a positive integer"),
         (["run", "/nonexistent.scenario.yaml"], "no such scenario file or directory"),
         (["run", "-k", "daprd and"], "the expression ends too early"),
+        (["run", "--variant", "sloppy"], "invalid choice: 'sloppy'"),
         (["provision", "--only", "nginx"], "invalid choice: 'nginx'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],

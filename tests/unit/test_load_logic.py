@@ -28,7 +28,11 @@ from harness.record.series import (
 from harness.workload.load_config import LoadProfile, WorkloadConfig
 from harness.workload.locust_process import LocustCommand, run_time_s
 from harness.workload.operations import Operations, OperationWriter
-from harness.workload.order_generator import OUT_OF_STOCK, UNIT_PRICES, OrderGenerator
+from harness.workload.order_generator import (
+    UNIT_PRICES,
+    OrderGenerator,
+    is_out_of_stock_product,
+)
 
 
 @pytest.mark.parametrize(
@@ -84,9 +88,15 @@ def test_mixed_orders_are_reproducible_realistic_and_partly_out_of_stock() -> No
     assert batch == [gen2.mixed(0.1) for _ in range(2000)] and batch[0] == a[0]
     assert len({o.order_id for o in batch}) == 2000
     assert len({o.customer_id for o in batch}) > 200
-    sold_out = [o for o in batch if o.product_id in OUT_OF_STOCK]
+    sold_out = [o for o in batch if is_out_of_stock_product(o.product_id)]
     assert 100 < len(sold_out) < 300  # about 10%
-    stocked = [o for o in batch if o.product_id not in OUT_OF_STOCK]
+    # Scarce products come in pairs racing for one product of the run's own.
+    scarce = [o for o in sold_out if o.product_id.endswith("scarce")]
+    assert scarce and all(o.product_id.startswith("x-") for o in sold_out)
+    for product in {o.product_id for o in scarce}:
+        pair = [o for o in scarce if o.product_id == product]
+        assert len(pair) == 2 and sum(o.quantity for o in pair) > 5
+    stocked = [o for o in batch if not is_out_of_stock_product(o.product_id)]
     assert all(o.total_amount == round(o.quantity * UNIT_PRICES[o.product_id], 2) for o in stocked)
     assert len({o.product_id for o in stocked}) == len(UNIT_PRICES)
 
@@ -202,3 +212,35 @@ def test_slo_edge_cases_never_pass_silently() -> None:
 def test_a_load_result_is_json_able() -> None:
     data = json.loads(json.dumps(result().to_dict()))
     assert data["latency_ms"]["p99"] == 250.0 and data["recovery"] == RECOVERED
+
+
+def test_the_scenario_mix_takes_every_path_in_each_block_of_ten() -> None:
+    gen = OrderGenerator("run-7-", seed=3)
+    orders = [gen.planned(n) for n in range(1, 101)]
+    assert [o.order_id for o in orders] == [f"run-7-{n}" for n in range(1, 101)]
+    for block in range(10):
+        chunk = orders[block * 10 : block * 10 + 10]
+        regular = [o for o in chunk if o.product_id in UNIT_PRICES]
+        sold_out = [o for o in chunk if o.product_id == "run-7-sold-out"]
+        scarce = [i for i, o in enumerate(chunk) if o.product_id == f"run-7-b{block + 1}-scarce"]
+        assert (len(regular), len(sold_out), len(scarce)) == (7, 1, 2), chunk
+        # The race: back to back, each fits the shelf alone, together they do not.
+        assert scarce[1] == scarce[0] + 1
+        quantities = [chunk[i].quantity for i in scarce]
+        assert all(2 <= q <= 5 for q in quantities) and sum(quantities) > 5
+        prices = [round(o.quantity * UNIT_PRICES[o.product_id], 2) for o in regular]
+        assert [o.total_amount for o in regular] == prices
+    first = orders[:10]
+    assert first[0].product_id in UNIT_PRICES  # a one-order run is approved
+    assert {o.product_id for o in first[1:4]} == {"run-7-sold-out", "run-7-b1-scarce"}
+
+
+def test_the_scenario_mix_depends_on_the_seed_only() -> None:
+    a, b = OrderGenerator("a-", seed=11), OrderGenerator("a-", seed=11)
+    forward = [a.planned(n) for n in range(1, 31)]
+    backward = [b.planned(n) for n in range(30, 0, -1)][::-1]  # any thread order
+    assert forward == backward
+    other = [OrderGenerator("a-", seed=12).planned(n) for n in range(1, 31)]
+    assert other != forward
+    nexts = OrderGenerator("a-", seed=11)
+    assert [nexts.next_planned() for _ in range(30)] == forward

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli.run import DEFAULT_SCENARIOS, select
+from harness.cli.run import DEFAULT_SCENARIOS, select, with_variant
 from harness.errors import ConfigError
 from harness.faults.network import LinkToxic
 from harness.faults.process import Kill
 from harness.faults.schedule import At, OnCompleted, OnFailpoint
+from harness.scenario.model import reference_workflows
 from harness.scenario.parse import discover, load_all, load_scenario, parse_scenario
 from harness.scenario.selection import matches
 
@@ -198,3 +199,18 @@ def test_a_malformed_k_expression_is_an_error(expr: str) -> None:
 def test_k_selecting_nothing_is_an_error() -> None:
     with pytest.raises(ConfigError, match="selects none of the"):
         select(load_all([DEFAULT_SCENARIOS]), "no-such-scenario")
+
+
+def test_a_variant_overrides_the_reference_app_only() -> None:
+    shipped = load_all([DEFAULT_SCENARIOS])
+    broken = with_variant(shipped, "no-compensation")
+    assert {sc.app.variant for sc in broken} == {"no-compensation"}
+    assert all(sc.app.workflow_code == reference_workflows("no-compensation") for sc in broken)
+    own = parse_scenario("name: own\napp: {command: python app.py}\n", "own.yaml")
+    assert with_variant([*shipped[:1], own], "loses-orders")[1] is own
+    with pytest.raises(ConfigError, match="none of the 1 selected does"):
+        with_variant([own], "loses-orders")
+    with pytest.raises(ConfigError, match="a variant applies to the reference app; own runs"):
+        own.with_variant("loses-orders")
+    with pytest.raises(ConfigError, match="unknown reference app variant 'nope'"):
+        shipped[0].with_variant("nope")

@@ -2,13 +2,11 @@
 
 Reads what ``dapr run`` (or dapr-chaos) provides: DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT,
 DAPR_API_TOKEN, APP_PORT, and the business store URL DAPR_CHAOS_VALKEY_URL.
-ORDER_APP_VARIANT selects a deliberately broken variant for checker tests:
-``payment-not-idempotent`` charges on every activity execution; ``loses-orders`` answers
-202 before scheduling and schedules from an in-memory queue (a crash loses orders);
-``task-execution-key`` keys effects on task_execution_id, which a daprd crash can defeat;
-``worker-quits`` stops its workflow worker on SIGUSR1 and keeps serving HTTP (what the
-Python SDK's worker can do after a sidecar restart); ``replay-unsafe`` reports in its
-output how often this process ran the workflow function (process memory, not history).
+
+ORDER_APP_VARIANT=<name> (default ``correct``) runs a deliberately broken variant instead,
+for proving that checks fail: the module
+:mod:`harness.reference_apps.orders.variants`\\ ``.<name>`` patches this app before it
+starts. This module knows none of them.
 """
 
 from __future__ import annotations
@@ -22,16 +20,9 @@ from dapr.ext.workflow import DaprWorkflowClient, WorkflowRuntime
 
 from harness.reference_apps.orders import workflow
 from harness.reference_apps.orders.api import OrderAPI
-from harness.reference_apps.orders.store import DEFAULT_CATALOG, OrderStore
+from harness.reference_apps.orders.store import OrderStore
 
-VARIANTS = (
-    "correct",
-    "payment-not-idempotent",
-    "loses-orders",
-    "task-execution-key",
-    "worker-quits",
-    "replay-unsafe",
-)
+CORRECT = "correct"
 
 
 def _required(name: str) -> str:
@@ -42,31 +33,26 @@ def _required(name: str) -> str:
 
 
 def main() -> None:
-    variant = os.environ.get("ORDER_APP_VARIANT", "correct")
-    if variant not in VARIANTS:
-        sys.exit(f"order app: ORDER_APP_VARIANT={variant!r} is unknown; use one of {VARIANTS}")
+    variant = os.environ.get("ORDER_APP_VARIANT", CORRECT)
+    if variant != CORRECT:
+        # Imported only when asked for: the correct app never loads a broken variant.
+        from harness.reference_apps.orders.variants import install
+
+        install(variant)  # exits with the list of variants when the name is unknown
     endpoint = os.environ.get("DAPR_GRPC_ENDPOINT") or f"127.0.0.1:{_required('DAPR_GRPC_PORT')}"
     host, port = endpoint.rsplit(":", 1)
     store = OrderStore(
         # The business store is a dependency behind a proxy (app->store) when the harness
         # runs the app; the stack's Valkey directly otherwise.
-        os.environ.get("DAPR_CHAOS_DEP_STORE_URL") or _required("DAPR_CHAOS_VALKEY_URL"),
-        idempotent=variant != "payment-not-idempotent",
+        os.environ.get("DAPR_CHAOS_DEP_STORE_URL") or _required("DAPR_CHAOS_VALKEY_URL")
     )
-    store.seed(DEFAULT_CATALOG)
-    workflow.bind_store(
-        store,
-        task_execution_keys=variant == "task-execution-key",
-        count_runs=variant == "replay-unsafe",
-    )
+    workflow.bind_store(store)
 
     runtime = WorkflowRuntime(host=host, port=port)
     workflow.register(runtime)
     runtime.start()
     client = DaprWorkflowClient(host=host, port=port)
-    api = OrderAPI(
-        int(_required("APP_PORT")), client, store, schedule_later=variant == "loses-orders"
-    )
+    api = OrderAPI(int(_required("APP_PORT")), client, store)
 
     stopping = threading.Event()
 
@@ -75,8 +61,6 @@ def main() -> None:
             stopping.set()
             threading.Thread(target=api.shutdown, daemon=True).start()
 
-    if variant == "worker-quits":
-        signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(target=runtime.shutdown).start())
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     print(f"order app ({variant}) serving on 127.0.0.1:{api.server_address[1]}", flush=True)

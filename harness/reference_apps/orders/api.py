@@ -11,11 +11,8 @@
 from __future__ import annotations
 
 import json
-import queue
 import re
 import socket
-import threading
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -75,39 +72,23 @@ def parse_order(body: bytes) -> dict[str, Any]:
 
 
 class OrderAPI(ThreadingHTTPServer):
-    """``schedule_later`` is the deliberately broken "loses-orders" variant: it answers
-    202 before the workflow is scheduled and schedules from an in-memory queue, so a crash
-    loses orders the client was told were accepted."""
+    """The order API's server: validates, claims the order id, schedules the workflow,
+    and only then answers 202."""
 
     daemon_threads = True
     # socketserver's default listen backlog is 5: bursts of new connections from a load
     # (or a thundering herd after a fault) would be reset before the app sees them.
     request_queue_size = 128
 
-    def __init__(
-        self,
-        port: int,
-        client: DaprWorkflowClient,
-        store: OrderStore,
-        *,
-        schedule_later: bool = False,
-    ) -> None:
+    def __init__(self, port: int, client: DaprWorkflowClient, store: OrderStore) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.client = client
         self.store = store
-        self.backlog: queue.Queue[dict[str, Any]] | None = None
-        if schedule_later:
-            self.backlog = queue.Queue()
-            threading.Thread(target=self._drain, daemon=True).start()
 
-    def _drain(self) -> None:
-        assert self.backlog is not None
-        while True:
-            order = self.backlog.get()
-            time.sleep(1.0)  # "batching": the window in which a crash loses the order
-            self.client.schedule_new_workflow(
-                WORKFLOW_NAME, input=order, instance_id=order["orderId"]
-            )
+    def schedule(self, order: dict[str, Any]) -> None:
+        """Start the order's workflow (instance id = order id); raises grpc.RpcError when
+        daprd refuses or cannot be reached. Returns once daprd has the instance."""
+        self.client.schedule_new_workflow(WORKFLOW_NAME, input=order, instance_id=order["orderId"])
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -153,12 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(409, {"error": f"order {order['orderId']} already exists"})
             return
         try:
-            if self.server.backlog is not None:
-                self.server.backlog.put(order)
-            else:
-                self.server.client.schedule_new_workflow(
-                    WORKFLOW_NAME, input=order, instance_id=order["orderId"]
-                )
+            self.server.schedule(order)
         except grpc.RpcError as exc:
             details = str(exc.details() or "") if hasattr(exc, "details") else str(exc)
             self.server.store.release_order(order["orderId"])

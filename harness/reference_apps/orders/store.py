@@ -7,10 +7,17 @@ Every effect is applied by one Lua script keyed on the effect's idempotency key
 numbers each application, so the app can record the effect on every execution (closing
 the crash window between commit and record) while the ledger counts applications, not
 records. Money is integer cents.
+
+Products are stocked on first use, from their names (:func:`initial_units`): every run
+of a test or scenario can name its own scarce and sold-out products, so one run selling
+out never leaves the next with nothing to sell. The first stock of a product is written
+to ``initial_stock`` and ``stock`` in one script, so ``initial - remaining = reserved``
+holds for the whole store at every moment.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import redis
@@ -23,29 +30,50 @@ REFUNDS = PREFIX + "refunds"
 RESERVATIONS = PREFIX + "reservations"
 NOTIFICATIONS = PREFIX + "notifications"
 
-# KEYS: idem hash, target hash. ARGV: field, increment, idempotent (1/0).
+# KEYS: idem hash, target hash. ARGV: field, increment.
 # Returns {applied now (0/1), application number}. The application number identifies one
-# application of the effect: a retry of an applied effect gets the same number back, a
-# non-idempotent re-application gets the next one.
+# application of the effect: a retry of an applied effect gets the same number back.
 _APPLY_ONCE = """
-if ARGV[3] == '1' then
-  local n = redis.call('HGET', KEYS[1], 'applied')
-  if n then
-    return {0, tonumber(n)}
-  end
+local n = redis.call('HGET', KEYS[1], 'applied')
+if n then
+  return {0, tonumber(n)}
 end
 redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
 return {1, redis.call('HINCRBY', KEYS[1], 'applied', 1)}
 """
 
-# KEYS: idem hash, stock hash, reservations hash. ARGV: product, quantity, order id.
+# Stock a product on first use. KEYS: stock hash, initial stock hash. ARGV: product, its
+# initial units (-1: not a product of this shop, never stocked). Spliced into the scripts
+# that read stock, so seeding and reading are one atomic step.
+_STOCK_ON_FIRST_USE = """
+local function stock_on_first_use(stock, initial, product, units)
+  if tonumber(units) >= 0 and redis.call('HSETNX', initial, product, units) == 1 then
+    redis.call('HSET', stock, product, units)
+  end
+end
+"""
+
+# KEYS: stock hash, initial stock hash. ARGV: product, initial units. Returns units left.
+_STOCK_OF = (
+    _STOCK_ON_FIRST_USE
+    + """
+stock_on_first_use(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+"""
+)
+
+# KEYS: idem hash, stock hash, reservations hash, initial stock hash. ARGV: product,
+# quantity, order id, the product's initial units.
 # Returns {applied now, reserved (0/1), application number}; a repeat returns the first
 # outcome. Not enough stock is an outcome too (reserved 0, no application).
-_RESERVE_ONCE = """
+_RESERVE_ONCE = (
+    _STOCK_ON_FIRST_USE
+    + """
 local prior = redis.call('HGET', KEYS[1], 'reserved')
 if prior then
   return {0, tonumber(prior), tonumber(redis.call('HGET', KEYS[1], 'applied') or '0')}
 end
+stock_on_first_use(KEYS[2], KEYS[4], ARGV[1], ARGV[4])
 local left = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local qty = tonumber(ARGV[2])
 if left < qty then
@@ -57,12 +85,24 @@ redis.call('HINCRBY', KEYS[3], ARGV[3], qty)
 redis.call('HSET', KEYS[1], 'reserved', 1)
 return {1, 1, redis.call('HINCRBY', KEYS[1], 'applied', 1)}
 """
+)
 
-DEFAULT_CATALOG: dict[str, int] = {
-    **{f"p-{i:03d}": 100_000 for i in range(20)},
-    "scarce": 5,
-    "sold-out": 0,
-}
+REGULAR_UNITS = 100_000
+SCARCE_UNITS = 5
+_REGULAR = re.compile(r"(?:.*-)?p-\d{3}")
+
+
+def initial_units(product: str) -> int | None:
+    """The units a product is first stocked with, from its name: ``p-NNN`` (or
+    ``<anything>-p-NNN``) 100,000; ``<anything>scarce`` 5; ``<anything>sold-out`` 0.
+    None: not a product of this shop (never stocked, so never in stock)."""
+    if product.endswith("sold-out"):
+        return 0
+    if product.endswith("scarce"):
+        return SCARCE_UNITS
+    if _REGULAR.fullmatch(product):
+        return REGULAR_UNITS
+    return None
 
 
 @dataclass(frozen=True)
@@ -87,21 +127,15 @@ class BusinessState:
 
 
 class OrderStore:
-    """Business state access. ``idempotent=False`` is the deliberately broken variant."""
+    """Business state access: every effect applied once per idempotency key."""
 
-    def __init__(self, url: str, *, idempotent: bool = True) -> None:
+    def __init__(self, url: str) -> None:
         self._r = redis.Redis.from_url(
             url, socket_timeout=3, socket_connect_timeout=2, decode_responses=True
         )
         self._apply = self._r.register_script(_APPLY_ONCE)
         self._reserve = self._r.register_script(_RESERVE_ONCE)
-        self._idempotent = idempotent
-
-    def seed(self, catalog: dict[str, int]) -> None:
-        """Set initial stock for products not seeded yet (restarts keep what is there)."""
-        for product, units in catalog.items():
-            if self._r.hsetnx(INITIAL_STOCK, product, units):
-                self._r.hset(STOCK, product, units)
+        self._stock_of = self._r.register_script(_STOCK_OF)
 
     def claim_order(self, order_id: str) -> bool:
         """Atomically reserve an order id; False if it was accepted before.
@@ -116,13 +150,18 @@ class OrderStore:
         self._r.delete(f"{PREFIX}accepted:{order_id}")
 
     def in_stock(self, product: str, quantity: int) -> bool:
-        return int(self._r.hget(STOCK, product) or 0) >= quantity
+        """Whether ``quantity`` units of ``product`` are left (stocking it on first use)."""
+        units = initial_units(product)
+        left = self._stock_of(
+            keys=[STOCK, INITIAL_STOCK], args=[product, -1 if units is None else units]
+        )
+        return int(left) >= quantity
 
     def _apply_once(self, kind: str, key: str, hash_key: str, field: str, amount: int) -> Applied:
-        flag = "1" if self._idempotent else "0"
-        now, number = self._apply(
-            keys=[f"{PREFIX}idem:{kind}:{key}", hash_key], args=[field, amount, flag]
-        )
+        """Add ``amount`` to ``field`` of ``hash_key`` unless the effect ``kind`` was
+        applied under ``key`` before."""
+        keys = [f"{PREFIX}idem:{kind}:{key}", hash_key]
+        now, number = self._apply(keys=keys, args=[field, amount])
         return Applied(bool(now), f"{key}#{number}")
 
     def charge(self, key: str, order_id: str, cents: int) -> Applied:
@@ -134,9 +173,10 @@ class OrderStore:
 
     def reserve(self, key: str, order_id: str, product: str, quantity: int) -> Applied | None:
         """The reservation, or None when there was not enough stock (no effect)."""
+        units = initial_units(product)
         _now, reserved, number = self._reserve(
-            keys=[f"{PREFIX}idem:reserve:{key}", STOCK, RESERVATIONS],
-            args=[product, quantity, order_id],
+            keys=[f"{PREFIX}idem:reserve:{key}", STOCK, RESERVATIONS, INITIAL_STOCK],
+            args=[product, quantity, order_id, -1 if units is None else units],
         )
         return Applied(bool(_now), f"{key}#{number}") if reserved else None
 

@@ -14,8 +14,6 @@ effect is applied once per idempotency key (workflow instance id + activity name
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,13 +24,7 @@ from dapr.ext.workflow import (
     WorkflowRuntime,
 )
 
-from harness.app import (
-    effect,
-    failpoint,
-    idempotency_key,
-    recorded_activity,
-    task_execution_key,
-)
+from harness.app import effect, failpoint, idempotency_key, recorded_activity
 from harness.reference_apps.orders.store import OrderStore
 
 WORKFLOW_NAME = "order_processing"
@@ -48,27 +40,12 @@ RETRY = RetryPolicy(
 )
 
 _store: OrderStore | None = None
-_key: Callable[[], str] = idempotency_key
-# The "replay-unsafe" variant: how often this process ran the workflow function for each
-# instance, reported in the output. Process memory is not history: a replay in a fresh
-# process (after a crash) counts differently.
-_count_runs = False
-_runs: Counter[str] = Counter()
 
 
-def bind_store(
-    store: OrderStore, *, task_execution_keys: bool = False, count_runs: bool = False
-) -> None:
-    """Give the activities their business store (once, at app start).
-
-    ``task_execution_keys`` selects the "task-execution-key" variant: effects keyed on
-    instance id + task_execution_id, which a daprd crash mid-turn can defeat.
-    ``count_runs`` selects the "replay-unsafe" variant (output depends on process memory).
-    """
-    global _store, _key, _count_runs
+def bind_store(store: OrderStore) -> None:
+    """Give the activities their business store (once, at app start)."""
+    global _store
     _store = store
-    _key = task_execution_key if task_execution_keys else idempotency_key
-    _count_runs = count_runs
 
 
 def store() -> OrderStore:
@@ -93,7 +70,7 @@ def check_inventory(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool
 def charge_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
     amount = cents(order["totalAmount"])
     failpoint("charge_payment.before_effect")
-    charge = store().charge(_key(), order["orderId"], amount)
+    charge = store().charge(idempotency_key(), order["orderId"], amount)
     # Recorded on every execution, applied or found applied: a crash between the commit
     # and this record must not lose the record. The ledger dedups by application.
     effect("payment.charged", order["orderId"], application=charge.application, cents=amount)
@@ -105,7 +82,7 @@ def charge_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
 def reserve_stock(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
     failpoint("reserve_stock.before_effect")
     reservation = store().reserve(
-        _key(), order["orderId"], order["productId"], int(order["quantity"])
+        idempotency_key(), order["orderId"], order["productId"], int(order["quantity"])
     )
     if reservation is not None:
         effect(
@@ -123,7 +100,7 @@ def reserve_stock(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
 def refund_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
     amount = cents(order["totalAmount"])
     failpoint("refund_payment.before_effect")
-    refund = store().refund(_key(), order["orderId"], amount)
+    refund = store().refund(idempotency_key(), order["orderId"], amount)
     effect("payment.refunded", order["orderId"], application=refund.application, cents=amount)
     failpoint("refund_payment.after_effect")
     return amount
@@ -132,7 +109,7 @@ def refund_payment(ctx: WorkflowActivityContext, order: dict[str, Any]) -> int:
 @recorded_activity
 def notify_customer(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool:
     failpoint("notify_customer.before_effect")
-    note = store().notify(_key(), order["orderId"])
+    note = store().notify(idempotency_key(), order["orderId"])
     effect(
         "customer.notified",
         order["orderId"],
@@ -145,8 +122,6 @@ def notify_customer(ctx: WorkflowActivityContext, order: dict[str, Any]) -> bool
 
 def order_processing(ctx: DaprWorkflowContext, order: dict[str, Any]) -> Any:
     """The workflow. Output: ``{"orderId", "result", "charged"}`` (charged in cents)."""
-    if _count_runs:
-        _runs[ctx.instance_id] += 1
     available = yield ctx.call_activity(check_inventory, input=order, retry_policy=RETRY)
     if not available:
         return {"orderId": order["orderId"], "result": REJECTED, "charged": 0}
@@ -156,13 +131,6 @@ def order_processing(ctx: DaprWorkflowContext, order: dict[str, Any]) -> Any:
         yield ctx.call_activity(refund_payment, input=order, retry_policy=RETRY)
         return {"orderId": order["orderId"], "result": REJECTED, "charged": 0}
     yield ctx.call_activity(notify_customer, input=order, retry_policy=RETRY)
-    if _count_runs:
-        return {
-            "orderId": order["orderId"],
-            "result": APPROVED,
-            "charged": charged,
-            "runs": _runs[ctx.instance_id],
-        }
     return {"orderId": order["orderId"], "result": APPROVED, "charged": charged}
 
 

@@ -1,0 +1,41 @@
+"""Notifies the customer before the reservation is known to succeed.
+
+When another order took the last units in between, the customer was told "approved"
+for an order that is then refunded and rejected.
+
+Caught by: exactly-once (``unexpected customer.notified effect`` on a rejected order); in
+baseline and every scenario whose orders race for a scarce product (the compensation
+path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from dapr.ext.workflow import DaprWorkflowContext
+
+from harness.reference_apps.orders import workflow
+from harness.reference_apps.orders.variants import replace_workflow
+
+
+def order_processing(ctx: DaprWorkflowContext, order: dict[str, Any]) -> Generator[Any, Any, Any]:
+    """Check, charge, notify, then reserve (refunding when that fails)."""
+    retry = workflow.RETRY
+    available = yield ctx.call_activity(workflow.check_inventory, input=order, retry_policy=retry)
+    if not available:
+        return {"orderId": order["orderId"], "result": workflow.REJECTED, "charged": 0}
+    charged = yield ctx.call_activity(workflow.charge_payment, input=order, retry_policy=retry)
+    yield ctx.call_activity(workflow.notify_customer, input=order, retry_policy=retry)
+    reserved = yield ctx.call_activity(workflow.reserve_stock, input=order, retry_policy=retry)
+    if not reserved:
+        yield ctx.call_activity(workflow.refund_payment, input=order, retry_policy=retry)
+        return {"orderId": order["orderId"], "result": workflow.REJECTED, "charged": 0}
+    return {"orderId": order["orderId"], "result": workflow.APPROVED, "charged": charged}
+
+
+WORKFLOWS = (order_processing,)
+
+
+def install() -> None:
+    replace_workflow(order_processing)
