@@ -72,7 +72,9 @@ class AppSpec:
     the automatic failpoints and invocation records too (``DAPR_CHAOS_INSTRUMENT=1``).
     ``dependencies``: the app's own dependencies, NAME → ``127.0.0.1:PORT`` or ``valkey``
     (the stack's Valkey): each gets a Toxiproxy proxy (link ``app->NAME``) whose address
-    the app reads from ``DAPR_CHAOS_DEP_<NAME>``.
+    the app reads from ``DAPR_CHAOS_DEP_<NAME>``. ``ready_timeout``: seconds the app may
+    take to be ready (default: the stack's ``ready_timeout``), for an app that boots
+    slower or, in a test, faster than the rest of the stack.
     """
 
     command: tuple[str, ...]
@@ -83,12 +85,15 @@ class AppSpec:
     workflows: str | None = None
     instrument: bool = False
     dependencies: Mapping[str, str] = field(default_factory=dict)
+    ready_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if not self.command or not self.command[0]:
             raise ConfigError(
                 "the app command is empty; give the program to run, e.g. `python app.py`"
             )
+        if self.ready_timeout is not None and not self.ready_timeout > 0:
+            raise ConfigError(f"app ready timeout must be > 0 seconds, got {self.ready_timeout}")
         check_dependencies(self.dependencies)
 
     @property

@@ -207,7 +207,7 @@ class Stack:
         if cfg.app is not None and cfg.start_app:
             app = self._app_member(cfg.app)
             self._launch(app)
-            self.timings["app"] = app.wait_ready(cfg.ready_timeout)
+            self.timings["app"] = app.wait_ready(cfg.app.ready_timeout or cfg.ready_timeout)
         self.timings["start"] = time.monotonic() - t
 
     def _topology(self, ports: PortBlock) -> Topology:
@@ -498,4 +498,11 @@ class Stack:
             member.process.stop(0)  # reap what is left of the old process group
             member.process.start()
             self._register(name, member.process)
-        return member.wait_ready(timeout or self.config.ready_timeout)
+        return member.wait_ready(timeout or self._ready_timeout(name))
+
+    def _ready_timeout(self, name: str) -> float:
+        """Seconds ``name`` may take to be ready: the app's own limit, if it has one."""
+        app = self.config.app
+        if name == "app" and app is not None and app.ready_timeout:
+            return app.ready_timeout
+        return self.config.ready_timeout

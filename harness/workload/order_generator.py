@@ -95,7 +95,11 @@ class OrderGenerator:
 
     def next_planned(self) -> Order:
         """The next order of :meth:`planned`'s mix, with the next id (thread-safe)."""
-        return self.planned(next(self._counter))
+        return self.planned(self.next_number())
+
+    def next_number(self) -> int:
+        """The next order number (1-based; thread-safe: ``itertools.count`` is atomic)."""
+        return next(self._counter)
 
     def planned(self, n: int) -> Order:
         """Order ``n`` (1-based) of the run's mix, which takes every path of an order
@@ -119,6 +123,17 @@ class OrderGenerator:
             total = round(quantity * SOLD_OUT_PRICE, 2)
             return Order(order_id, self._customer(rng), self.sold_out_product, quantity, total)
         return self._regular(rng, order_id)
+
+    def race_partner(self, n: int) -> int | None:
+        """The other order of the scarce pair that order ``n`` of :meth:`planned` belongs
+        to (None: ``n`` races no one)."""
+        block, position = divmod(n - 1, BLOCK)
+        race = self._layout(block)[0]
+        if position == race:
+            return n + 1
+        if position == race + 1:
+            return n - 1
+        return None
 
     def _layout(self, block: int) -> tuple[int, int, tuple[int, int]]:
         """Positions (0-based) of the race's first order and of the sold-out order in

@@ -21,6 +21,9 @@ from harness.workload.order_api import Order, OrderAPIClient, OrderStatus
 from harness.workload.order_generator import PRODUCTS, OrderGenerator
 from harness.workload.protocol import NO_EXPECTATION
 
+# Seconds the first of two racing orders waits for its partner's submitter.
+RACE_MEET_S = 2.0
+
 
 class Orders:
     """Orders of one test: ids are ``<prefix><n>``; waits poll the API.
@@ -49,6 +52,7 @@ class Orders:
         self.refused: dict[str, str] = {}
         self.uncertain: dict[str, Order] = {}
         self.uncertain_why: dict[str, str] = {}
+        self._pairs: dict[int, threading.Barrier] = {}
 
     def make(
         self,
@@ -127,7 +131,26 @@ class Orders:
         :meth:`try_submit` and :meth:`OrderGenerator.planned`: in every ten orders, seven
         approved, one rejected at the inventory check, and two racing for a scarce
         product of this run's own, one of which is refunded)."""
-        return self.try_submit(self.generator.next_planned(), resend_for=resend_for)
+        n = self.generator.next_number()
+        partner = self.generator.race_partner(n)
+        if partner is not None:
+            self._meet(min(n, partner))
+        return self.try_submit(self.generator.planned(n), resend_for=resend_for)
+
+    def _meet(self, pair: int, timeout: float = RACE_MEET_S) -> None:
+        """Hold the first of a racing pair's two submitters until the other arrives (at
+        most ``timeout`` s), so both orders are sent at the same instant. Sent as threads
+        happen to go, the second often came after the first had reserved, and was
+        rejected at the check: no race, no refund, and the compensation path untested.
+        With one submitting thread the partner never comes: it goes alone, late."""
+        with self._lock:
+            barrier = self._pairs.setdefault(pair, threading.Barrier(2))
+        try:
+            barrier.wait(timeout)
+        except threading.BrokenBarrierError:
+            return  # kept, broken: a partner that comes late goes at once
+        with self._lock:
+            self._pairs.pop(pair, None)
 
     def attempts(self) -> list[Attempt]:
         """Every order submitted so far, as an attempt with its outcome."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from harness import Chaos, OrderAPIClient, Orders, Stack, Verdict, Verification
 
 VARIANT = "loses-orders"
@@ -22,8 +24,11 @@ def test_an_app_that_loses_accepted_orders_fails_nothing_lost(variant_stack: Sta
     verification = kill_right_after_accepting(variant_stack, "lost-")
     result = verification.result("nothing-lost")
     assert result.verdict is Verdict.FAIL, verification.report()
-    assert result.summary.startswith("5 of 5 accepted order(s) lost or stuck")
-    assert result.evidence[0] == ("order lost-1 was accepted (202) but Dapr does not know it: lost")
+    # The variant schedules one queued order a second, so how many of the first four
+    # got out before the kill depends on how fast the POSTs went; the last one was
+    # accepted a moment before the kill and is lost whatever the machine's load.
+    assert re.match(r"[1-5] of 5 accepted order\(s\) lost or stuck", result.summary), result.summary
+    assert "order lost-5 was accepted (202) but Dapr does not know it: lost" in result.evidence
 
 
 def test_the_correct_app_loses_nothing_under_the_same_kill(dapr_stack: Stack) -> None:

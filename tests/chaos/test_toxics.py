@@ -59,10 +59,11 @@ def test_slicer_splits_and_delays_the_reply(dapr_stack: Stack, chaos: Chaos) -> 
 
 def test_bandwidth_limits_throughput(dapr_stack: Stack, chaos: Chaos) -> None:
     pings = b"PING\r\n" * 200  # 200 replies of 34 bytes: 6.8 KB back
-    _, quick, _ = ask_valkey(dapr_stack, pings, lines=200)
     chaos.toxic("daprd->valkey", Toxic.bandwidth(4))  # 4 KB/s
-    data, took, _ = ask_valkey(dapr_stack, pings, lines=200, timeout=5)
-    assert data.count(b"\r\n") == 200 and took >= 1.0 > quick
+    data, took, _ = ask_valkey(dapr_stack, pings, lines=200, timeout=30)
+    # 6.8 KB at 4 KB/s cannot arrive in under 1.7 s however fast the machine is; a load
+    # only makes it slower, so a lower bound is all that is judged.
+    assert data.count(b"\r\n") == 200 and took >= 1.2
 
 
 @pytest.mark.parametrize("stream", ["upstream", "downstream"])

@@ -1,0 +1,345 @@
+"""The supervisor's recovery from the known registration race, against a fake daprd.
+
+The race itself shows only by chance on a real stack (the slow tests loop for it), so
+here a fake daprd serves ``/v1.0/metadata`` over HTTP on 127.0.0.1 (API token checked, as
+daprd does) and writes daprd's log, behaving as daprd 1.18.3 does in each case: the
+worker stream up but ``connectedWorkers`` 0 with "actor type ... not registered" in the
+log until a runtime restart (the race), a worker that is only slow, and a worker that
+really quit (the app's fault, never the upstream defect). The supervisor under test is
+the real one; only the stack around it is fake.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from harness.errors import StackError
+from harness.record.timeline import Timeline
+from harness.stack import process as procfile
+from harness.stack import readiness
+from harness.stack.supervisor import (
+    KNOWN_REGISTRATION_RACE,
+    RACE_HEAL,
+    MemberDied,
+    Supervisor,
+)
+
+TOKEN = "test-token"
+RACE_LINE = (
+    'time="2026-12-02T10:00:00Z" level=error msg="error from worker: actor type '
+    "dapr.internal.default.orders.activity is not registered\" app_id=orders scope=dapr.wfengine"
+)
+
+
+class FakeProcess:
+    """A member process that only keeps a running flag and a log file."""
+
+    def __init__(self, name: str, log_path: Path) -> None:
+        self.name = name
+        self.log_path = log_path
+        self.pid = 4242 if name == "app" else 4243
+        self.returncode: int | None = None
+        self.alive = False
+        log_path.touch()
+
+    def running(self) -> bool:
+        return self.alive
+
+    def paused(self) -> bool:
+        return False
+
+    def start(self) -> None:
+        self.alive = True
+
+    def stop(self, grace: float = 3.0) -> None:
+        self.alive = False
+
+    def signal(self, sig: int) -> None:
+        pass
+
+    def wait(self, timeout: float | None = None) -> int:
+        return 0
+
+    def write(self, line: str) -> None:
+        with open(self.log_path, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+
+    def log_tail(self, lines: int = 40) -> str:
+        return procfile.tail(self.log_path, lines)
+
+    def log_size(self) -> int:
+        return procfile.log_size(self.log_path)
+
+    def log_since(self, offset: int, limit: int = 4 * 1024 * 1024) -> str:
+        return procfile.log_since(self.log_path, offset, limit)
+
+
+@dataclass
+class DaprdBehaviour:
+    """How the fake daprd counts the app's worker.
+
+    ``race``: after an app start the stream is up but no worker is counted, with the
+    race's log line, until a runtime restart; ``sighup_heals``: whether a soft restart
+    (SIGHUP) is enough or only a full restart is; ``worker_after``: seconds after an app
+    start that an unraced worker is counted (None: it never is: the worker quit).
+    """
+
+    race: bool = False
+    sighup_heals: bool = True
+    worker_after: float | None = 0.0
+    workers: int = 0
+    app_started: float = 0.0
+    soft_restarts: int = 0
+    full_restarts: int = 0
+    metadata_reads: int = field(default=0)
+
+    def connected(self) -> int:
+        if self.race:
+            return 0
+        if self.worker_after is None or not self.app_started:
+            return self.workers
+        return 1 if time.time() - self.app_started >= self.worker_after else 0
+
+
+class FakeDaprd:
+    """daprd as the supervisor sees it: metadata over HTTP, a log, SIGHUP."""
+
+    def __init__(self, behaviour: DaprdBehaviour, log_path: Path) -> None:
+        self.behaviour = behaviour
+        self.process = FakeProcess("daprd", log_path)
+        self.process.alive = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.http_port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        behaviour = self.behaviour
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.headers.get("dapr-api-token") != TOKEN:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                behaviour.metadata_reads += 1
+                body = json.dumps(
+                    {
+                        "id": "orders",
+                        "actorRuntime": {
+                            "runtimeStatus": "RUNNING",
+                            "placement": "placement: connected",
+                        },
+                        "workflows": {"connectedWorkers": behaviour.connected()},
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def metadata(self) -> dict[str, Any] | None:
+        return readiness.daprd_metadata(self.http_port, TOKEN)
+
+    def soft_restart(self) -> None:
+        self.behaviour.soft_restarts += 1
+        self.process.write('level=info msg="Received signal \'hangup\'; restarting"')
+        if self.behaviour.race and self.behaviour.sighup_heals:
+            self.behaviour.race = False
+            self.behaviour.workers = 1
+
+    def full_restart(self) -> None:
+        self.behaviour.full_restarts += 1
+        self.behaviour.race = False
+        self.behaviour.workers = 1
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@dataclass
+class FakeMember:
+    process: FakeProcess
+
+
+@dataclass
+class FakeConfig:
+    ready_timeout: float = 1.0
+
+
+class FakeStack:
+    """What the supervisor uses of a Stack: its members, daprd, start and restart."""
+
+    def __init__(self, daprd: FakeDaprd, app: FakeProcess) -> None:
+        self.daprd = daprd
+        self.members: dict[str, FakeMember] = {
+            "daprd": FakeMember(daprd.process),
+            "app": FakeMember(app),
+        }
+        self.config = FakeConfig()
+        self.app_starts = 0
+
+    def process(self, name: str) -> FakeProcess:
+        return self.members[name].process
+
+    def start_member(self, name: str, *, timeout: float | None = None) -> float:
+        process = self.members[name].process
+        process.start()
+        if name != "app":
+            return 0.0
+        self.app_starts += 1
+        behaviour = self.daprd.behaviour
+        behaviour.app_started = time.time()
+        if behaviour.race:
+            self.daprd.process.write(RACE_LINE)
+        # The real App.wait_ready: the worker counted in daprd's metadata.
+        return readiness.wait_for(
+            "workflows.connectedWorkers >= 1 in daprd metadata",
+            lambda: readiness.workflow_workers(self.daprd.metadata()) >= 1,
+            process=process,  # type: ignore[arg-type]
+            timeout=timeout or self.config.ready_timeout,
+        )
+
+    def restart_member(self, name: str, *, timeout: float | None = None) -> float:
+        if name == "daprd":
+            self.daprd.full_restart()
+            return 0.0
+        self.members[name].process.stop()
+        return self.start_member(name, timeout=timeout)
+
+
+class NoHits:
+    def hits(self, prefix: str = "") -> list[Any]:
+        return []
+
+
+@pytest.fixture
+def make(tmp_path: Path) -> Iterator[Any]:
+    made: list[FakeDaprd] = []
+
+    def build(behaviour: DaprdBehaviour, **options: Any) -> tuple[Supervisor, FakeStack]:
+        daprd = FakeDaprd(behaviour, tmp_path / "daprd.log")
+        made.append(daprd)
+        stack = FakeStack(daprd, FakeProcess("app", tmp_path / "app.log"))
+        options = {"worker_grace": 1.5, "app_restart_delay": 0.0, "worker_probe": 0.5} | options
+        supervisor = Supervisor(
+            cast(Any, stack), Timeline(), cast(Any, NoHits()), since=time.time(), **options
+        )
+        return supervisor, stack
+
+    yield build
+    for daprd in made:
+        daprd.close()
+
+
+def windows(supervisor: Supervisor, kind: str) -> list[Any]:
+    return [w for w in supervisor.timeline.windows if w.kind == kind]
+
+
+def test_an_app_start_into_the_race_is_recognised_and_healed_by_a_soft_restart(make: Any) -> None:
+    supervisor, stack = make(DaprdBehaviour(race=True))
+    supervisor.start_app()
+    behaviour = stack.daprd.behaviour
+    assert behaviour.soft_restarts == 1 and behaviour.full_restarts == 0
+    assert supervisor.findings.worker == []
+    [known] = supervisor.findings.known
+    assert known.startswith(KNOWN_REGISTRATION_RACE)
+    assert "not registered" in known and "soft restart (SIGHUP)" in known
+    # The evidence is daprd's own log line, quoted.
+    assert "dapr.internal.default.orders.activity" in known
+    [heal] = windows(supervisor, "soft-restart")
+    assert heal.detail == RACE_HEAL and heal.end is not None
+    # The time the runtime was unavailable because of the race, for the SLO apart.
+    [upstream] = windows(supervisor, "upstream")
+    assert upstream.end is not None and upstream.end - upstream.start >= 0.5
+    assert readiness.workflow_workers(stack.daprd.metadata()) == 1
+
+
+def test_when_sighup_does_not_clear_the_race_a_full_restart_does(make: Any) -> None:
+    supervisor, stack = make(DaprdBehaviour(race=True, sighup_heals=False))
+    supervisor.start_app()
+    behaviour = stack.daprd.behaviour
+    assert (behaviour.soft_restarts, behaviour.full_restarts) == (1, 1)
+    [known] = supervisor.findings.known
+    assert "SIGHUP did not help" in known
+    assert [w.kind for w in supervisor.timeline.windows if w.detail == RACE_HEAL] == [
+        "soft-restart",
+        "restart",
+    ]
+
+
+def test_a_slow_worker_without_the_signature_is_waited_for_not_called_a_race(make: Any) -> None:
+    supervisor, stack = make(DaprdBehaviour(worker_after=1.0))
+    supervisor.start_app()
+    assert stack.daprd.behaviour.soft_restarts == 0
+    assert supervisor.findings.known == [] and supervisor.findings.worker == []
+    assert windows(supervisor, "upstream") == []
+
+
+def test_a_worker_that_quit_is_the_apps_finding_never_the_upstream_race(make: Any) -> None:
+    supervisor, stack = make(DaprdBehaviour(worker_after=None))
+    stack.process("app").start()
+    supervisor.wait_workers(timeout=2)
+    assert supervisor.worker_probed
+    assert supervisor.findings.known == []
+    [lost] = supervisor.findings.worker
+    assert "no workflow worker connected" in lost and "pid 4242" in lost
+    assert stack.daprd.behaviour.soft_restarts == 0  # no recovery without the signature
+    assert windows(supervisor, "upstream") == []
+
+
+def test_a_lost_worker_is_restarted_when_asked(make: Any) -> None:
+    supervisor, stack = make(DaprdBehaviour(worker_after=None), restart_app_on_lost_worker=True)
+    stack.process("app").start()
+    with pytest.raises(StackError):  # the restarted app's worker stays away too
+        supervisor.wait_workers(timeout=2)
+    assert stack.app_starts == 1
+    assert len(supervisor.findings.worker) == 1
+
+
+def test_a_reconnect_into_the_race_found_after_the_grace_is_recovered(make: Any) -> None:
+    # The race without an app restart: the worker's stream reset, the app still runs.
+    behaviour = DaprdBehaviour(race=True)
+    supervisor, stack = make(behaviour)
+    stack.process("app").start()
+    stack.daprd.process.write(RACE_LINE)
+    supervisor.wait_workers(timeout=2)
+    assert supervisor.findings.worker == []
+    [known] = supervisor.findings.known
+    assert known.startswith(KNOWN_REGISTRATION_RACE) and "pid 4242" in known
+    assert behaviour.soft_restarts == 1
+    assert len(windows(supervisor, "upstream")) == 1
+
+
+def test_a_race_that_no_restart_clears_is_an_error_not_a_pass(make: Any) -> None:
+    supervisor, stack = make(DaprdBehaviour(race=True, sighup_heals=False))
+    stack.daprd.full_restart = lambda: None  # daprd never gets the worker back
+    with pytest.raises(StackError, match="stayed unregistered"):
+        supervisor.start_app()
+    assert supervisor.findings.known == []
+
+
+def test_an_app_that_dies_while_the_worker_is_awaited_is_reported_as_dead(make: Any) -> None:
+    supervisor, stack = make(DaprdBehaviour(worker_after=None))
+    app = stack.process("app")
+    app.start()
+    threading.Timer(0.3, app.stop).start()
+    with pytest.raises(MemberDied) as died:
+        supervisor.wait_workers(timeout=2)
+    assert died.value.name == "app"
+    assert supervisor.findings.known == [] and supervisor.findings.worker == []
