@@ -76,9 +76,7 @@ PLUGIN_IMPORTS = {
 
 def heavy_in(modules: set[str]) -> list[str]:
     return sorted(
-        m
-        for m in modules
-        if any(m == h or m.startswith(h + ".") for h in (*HEAVY, *HEAVY_HARNESS))
+        m for m in modules if any(m == h or m.startswith(h + ".") for h in (*HEAVY, *HEAVY_HARNESS))
     )
 
 
