@@ -60,6 +60,7 @@ test-slow: provision
 # Side-by-side benchmarks (each prints absolute numbers and ratios measured in one run).
 # bench/parallel.py (xdist speedup) and bench/containers.py (backends) run on their own.
 bench: provision
+	$(BIN)/python bench/plugin_cost.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/replay.py
 	$(BIN)/python bench/throughput.py

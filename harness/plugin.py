@@ -28,6 +28,13 @@ Options: the stack options of the CLI (:data:`harness.cli.options.STACK_OPTIONS`
 ``--dapr-chaos-backend`` (processes or containers), ``--dapr-chaos-images`` (upstream or
 local, for containers)), plus ``--dapr-chaos-app`` and ``--dapr-chaos-report``.
 
+Check verdicts in the JUnit file (``pytest --junitxml=FILE``): every verification a test
+makes through these fixtures (``chaos.verify``, ``chaos.assert_ok``, schedule and load
+runs on the ``chaos`` fixture) and every scenario file adds properties to its
+``<testcase>`` (:func:`verdict_properties`): ``dapr-chaos.check.<check>`` = ``pass``,
+``fail``, ``unknown`` or ``vacuous``, ``dapr-chaos.check.<check>.summary``, and
+``dapr-chaos.verdict`` for the whole verification.
+
 Hooks: :mod:`harness.hooks`. The harness's heavy parts (the stack, the Dapr SDK, the
 checks) are imported when a fixture or a scenario file first needs them.
 """
@@ -38,7 +45,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +58,8 @@ from harness.stack.config import StackConfig
 from harness.stack.registry import reap_orphans
 
 if TYPE_CHECKING:
+    from harness.checks.result import CheckResult, Verdict
+    from harness.checks.verification import Verification
     from harness.experiment.chaos import Chaos
     from harness.scenario.campaign import Campaign
     from harness.scenario.outcome import ScenarioOutcome
@@ -158,16 +167,51 @@ def extra_checks(config: pytest.Config) -> Any:
     return run
 
 
+PROPERTY_PREFIX = "dapr-chaos"
+_VERDICT_NAME = re.compile(re.escape(PROPERTY_PREFIX) + r"(\.\d+)?\.verdict")
+
+
+def verdict_properties(
+    checks: Iterable[CheckResult], verdict: Verdict, *, number: int = 1
+) -> list[tuple[str, str]]:
+    """The JUnit properties of one verification: per check ``dapr-chaos.check.<name>`` =
+    its verdict (``pass``, ``fail``, ``unknown``, ``vacuous``) and
+    ``dapr-chaos.check.<name>.summary``, then ``dapr-chaos.verdict`` = the verification's.
+    The ``number``-th verification of one test (from 2) says ``dapr-chaos.<number>.``
+    instead of ``dapr-chaos.``, so no name repeats within a test case."""
+    prefix = PROPERTY_PREFIX + (f".{number}" if number > 1 else "")
+    props: list[tuple[str, str]] = []
+    for check in checks:
+        props.append((f"{prefix}.check.{check.name}", check.verdict.value))
+        props.append((f"{prefix}.check.{check.name}.summary", check.summary))
+    props.append((f"{prefix}.verdict", verdict.value))
+    return props
+
+
+def record_verdicts(item: pytest.Item, checks: Iterable[CheckResult], verdict: Verdict) -> None:
+    """Add one verification's :func:`verdict_properties` to ``item``'s JUnit test case
+    (``user_properties``, as ``record_property`` does)."""
+    done = sum(1 for name, _ in item.user_properties if _VERDICT_NAME.fullmatch(name))
+    item.user_properties.extend(verdict_properties(checks, verdict, number=done + 1))
+
+
 @pytest.fixture
 def chaos(dapr_stack: Stack, request: pytest.FixtureRequest) -> Iterator[Chaos]:
     """Faults, failpoints and checks for this test; the stack is healed and every
-    failpoint disarmed afterwards, so the next test starts from a healthy stack."""
+    failpoint disarmed afterwards, so the next test starts from a healthy stack. Every
+    verification's verdicts become properties of the test's JUnit test case."""
     from harness.experiment.chaos import Chaos
+
+    item = request.node
+
+    def record(verification: Verification) -> None:
+        record_verdicts(item, verification.results, verification.verdict)
 
     session = Chaos(
         dapr_stack,
         extra_checks=extra_checks(request.config),
         strict_upstream=bool(_option(request.config, "strict_upstream")),
+        on_verification=record,
     )
     try:
         yield session
@@ -283,6 +327,7 @@ class ScenarioItem(pytest.Item):
 
         outcome = run.campaign.run(self.scenario)
         run.outcomes.append(outcome)
+        record_verdicts(self, outcome.checks, outcome.verdict)
         self.config.hook.pytest_dapr_chaos_scenario_outcome(outcome=outcome, report_dir=run.report)
         strict = bool(_option(self.config, "strict_upstream"))
         if exit_status(outcome.verdict, strict_upstream=strict) != 0:

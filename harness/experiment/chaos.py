@@ -34,10 +34,12 @@ from harness.stack.supervisor import KNOWN_REGISTRATION_RACE, START_ORDER, Super
 from harness.stack.toxiproxy import Stream, Toxic
 from harness.workload.protocol import Workload
 
-__all__ = ["KNOWN_REGISTRATION_RACE", "Chaos", "ExtraChecks"]
+__all__ = ["KNOWN_REGISTRATION_RACE", "Chaos", "ExtraChecks", "OnVerification"]
 
 # Checks of a user's own (the plugin's pytest_dapr_chaos_add_checks hook), run on every history.
 ExtraChecks = Callable[[History], list[CheckResult]]
+# Told of every verification judged (the plugin records its verdicts in the JUnit file).
+OnVerification = Callable[[Verification], None]
 
 
 class Chaos:
@@ -53,7 +55,10 @@ class Chaos:
     restart, and the worker-health check lists it as a known finding.
     ``workflows``: the app's workflow code as "MODULE[:ATTR]", for the ``replay`` check.
     ``extra_checks``: more checks run on every verification's history (the pytest plugin
-    passes the ``pytest_dapr_chaos_add_checks`` hook here).
+    passes the ``pytest_dapr_chaos_add_checks`` hook here). ``on_verification``: called
+    with every verification :meth:`judge` (so :meth:`verify`, :meth:`assert_ok` and the
+    schedule and load runs) produced, extra checks included, before it is returned or
+    raised as a failure (the pytest plugin records the verdicts as JUnit properties).
 
     A new Chaos starts from a clean slate: every failpoint of the stack is disarmed and
     its hit counts are forgotten.
@@ -69,6 +74,7 @@ class Chaos:
         workflows: str | None = None,
         extra_checks: ExtraChecks | None = None,
         strict_upstream: bool = False,
+        on_verification: OnVerification | None = None,
     ) -> None:
         if stack.run_dir is None:
             raise StackError("the stack is not started")
@@ -92,6 +98,7 @@ class Chaos:
         self.workflows = workflows
         self.extra_checks = extra_checks
         self.strict_upstream = strict_upstream
+        self.on_verification = on_verification
 
     # -- the supervisor's settings and findings, as attributes ------------------------
 
@@ -320,10 +327,12 @@ class Chaos:
 
     def judge(self, history: History, checks: Sequence[str] | None = None) -> Verification:
         """Run the named ``checks`` (default: the workload kind's) and the extra checks on
-        ``history``."""
+        ``history``; tell ``on_verification``."""
         verification = run_checks(history, checks)
         if self.extra_checks is not None:
             verification.results.extend(self.extra_checks(history))
+        if self.on_verification is not None:
+            self.on_verification(verification)
         return verification
 
     def assert_ok(self, workload: Workload, **kwargs: Any) -> Verification:

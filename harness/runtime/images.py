@@ -31,19 +31,24 @@ import json
 import os
 import re
 import subprocess
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ConfigError, ProvisionError
 from harness.runtime import versions
 from harness.runtime.gobuild import Progress, stderr_progress
-from harness.runtime.provision import ALL_TOOLS, locate, provision
 from harness.settings import Settings
+
+if TYPE_CHECKING:
+    import tarfile
+
+# Provisioning (and its HTTP, TLS and archive modules) and tarfile are imported by the
+# functions that build images: the stack options import IMAGE_SETS from here on every
+# pytest run, through the plugin.
 
 IMAGE_SETS = ("upstream", "local")
 MEMBERS = ("toxiproxy", "valkey", "placement", "scheduler", "daprd", "app")
@@ -121,6 +126,8 @@ def check_image_set(images: str) -> None:
 
 
 def _valkey_version(settings: Settings) -> str:
+    from harness.runtime.provision import locate
+
     binary = locate(settings, "valkey-server")
     version = binary.version if binary is not None else ""
     return version or "unknown"
@@ -184,6 +191,8 @@ def local_recipes(
     progress: Progress = stderr_progress,
 ) -> list[Recipe]:
     """Recipes of the local images in ``only``; provisions (maybe builds) the binaries."""
+    from harness.runtime.provision import ALL_TOOLS, provision
+
     wanted = [m for m in MEMBERS if m in set(only)]
     tools = [_TOOL_OF[m] for m in wanted if m in _TOOL_OF]
     binaries = provision(settings, [t for t in ALL_TOOLS if t in tools], progress=progress)
@@ -201,6 +210,8 @@ def local_recipes(
 
 
 def _tar_entry(name: str, kind: bytes, mode: int) -> tarfile.TarInfo:
+    import tarfile
+
     info = tarfile.TarInfo(name.lstrip("/"))
     info.type = kind
     info.mode = mode
@@ -218,6 +229,8 @@ def write_rootfs(recipe: Recipe, out: Path) -> None:
         while str(parent) != "/":
             dirs.setdefault(str(parent), 0o755)
             parent = parent.parent
+    import tarfile
+
     with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as tar:
         for path, mode in sorted(dirs.items()):
             tar.addfile(_tar_entry(path, tarfile.DIRTYPE, mode))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -101,3 +104,97 @@ def test_hooks_configure_the_stack_add_checks_and_receive_scenario_outcomes(
     result.stdout.fnmatch_lines(["*at-most-one-order: FAIL: 2 accepted*"])
     lines = (pytester.path / "reports" / "outcomes.jsonl").read_text().splitlines()
     assert lines == ['["quick", "pass"]']
+
+
+def junit_properties(report: Path) -> dict[str, list[tuple[str, str]]]:
+    """Each ``<testcase>``'s properties by test name, in file order."""
+    cases = ET.parse(report).getroot().iter("testcase")
+    return {
+        case.get("name", ""): [
+            (p.get("name", ""), p.get("value", "")) for p in case.iter("property")
+        ]
+        for case in cases
+    }
+
+
+def test_check_verdicts_are_properties_of_the_junit_test_case(pytester: pytest.Pytester) -> None:
+    """``--junitxml``: each verification through the chaos fixture adds one property per
+    check (its verdict and its summary) and the overall verdict; a second verification
+    in the same test is numbered; a test that verifies nothing gets none."""
+    pytester.makeconftest(
+        """
+        from harness import CheckResult, Verdict
+
+        def pytest_dapr_chaos_add_checks(history):
+            n = len(history.accepted)
+            verdict = Verdict.FAIL if n == 2 else Verdict.PASS
+            return [CheckResult("at-most-one-order", verdict, f"{n} accepted")]
+        """
+    )
+    pytester.makepyfile(
+        test_user="""
+        def test_passes(chaos, orders):
+            orders.submit()
+            chaos.assert_ok(orders)
+
+        def test_fails(chaos, orders):
+            orders.submit_many(2)
+            chaos.assert_ok(orders)
+
+        def test_verifies_twice(chaos, orders):
+            orders.submit()
+            chaos.verify(orders, checks=["nothing-lost"])
+            chaos.verify(orders, checks=["completed"])
+
+        def test_verifies_nothing(orders):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--junitxml=report.xml")
+    result.assert_outcomes(passed=3, failed=1)
+    cases = junit_properties(pytester.path / "report.xml")
+
+    builtin = ("exactly-once", "nothing-lost", "completed", "conservation", "worker-health")
+    passed = dict(cases["test_passes"])
+    assert len(passed) == len(cases["test_passes"]), "a property name repeats"
+    for check in (*builtin, "at-most-one-order"):
+        assert passed[f"dapr-chaos.check.{check}"] == "pass", (check, passed)
+        assert passed[f"dapr-chaos.check.{check}.summary"], check
+    assert passed["dapr-chaos.check.at-most-one-order.summary"] == "1 accepted"
+    assert passed["dapr-chaos.verdict"] == "pass"
+    assert cases["test_passes"][-1] == ("dapr-chaos.verdict", "pass")
+
+    failed = dict(cases["test_fails"])
+    assert failed["dapr-chaos.check.at-most-one-order"] == "fail"
+    assert failed["dapr-chaos.check.at-most-one-order.summary"] == "2 accepted"
+    assert failed["dapr-chaos.check.exactly-once"] == "pass"
+    assert failed["dapr-chaos.verdict"] == "fail"
+
+    assert [name for name, _ in cases["test_verifies_twice"]] == [
+        "dapr-chaos.check.nothing-lost",
+        "dapr-chaos.check.nothing-lost.summary",
+        "dapr-chaos.check.at-most-one-order",
+        "dapr-chaos.check.at-most-one-order.summary",
+        "dapr-chaos.verdict",
+        "dapr-chaos.2.check.completed",
+        "dapr-chaos.2.check.completed.summary",
+        "dapr-chaos.2.check.at-most-one-order",
+        "dapr-chaos.2.check.at-most-one-order.summary",
+        "dapr-chaos.2.verdict",
+    ]
+    assert cases["test_verifies_nothing"] == []
+
+
+def test_a_scenario_files_check_verdicts_are_junit_properties(pytester: pytest.Pytester) -> None:
+    pytester.path.joinpath("quick.scenario.yaml").write_text(
+        "name: quick\nworkload: {orders: 1, concurrency: 1}\nchecks: [nothing-lost, completed]\n"
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--dapr-chaos-report", "reports", "--junitxml=report.xml"
+    )
+    result.assert_outcomes(passed=1)
+    props = dict(junit_properties(pytester.path / "report.xml")["quick"])
+    assert props["dapr-chaos.check.nothing-lost"] == "pass"
+    assert props["dapr-chaos.check.completed"] == "pass"
+    assert props["dapr-chaos.check.completed.summary"]
+    assert props["dapr-chaos.verdict"] == "pass"
