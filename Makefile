@@ -49,10 +49,13 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 
 # Everything but the tests marked slow (they loop until an upstream race shows), one
-# stack per pytest-xdist worker; worksteal keeps the long chaos tests balanced.
+# stack per pytest-xdist worker; worksteal keeps the long chaos tests balanced. Then every
+# shipped scenario, through the pytest plugin, in a session of its own (its campaign's
+# stack would otherwise run beside each worker's session stack).
 PYTEST_WORKERS ?= auto
 test: provision lint images browser
 	$(BIN)/python -m pytest -m "not slow" -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(BIN)/python -m pytest scenarios -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-slow: provision
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from harness.checks.activities import activities
 from harness.checks.conservation import conservation_of
+from harness.checks.coverage import coverage
 from harness.checks.differential import same_as_fault_free
 from harness.checks.exactly_once import exactly_once
 from harness.checks.nothing_lost import completed, nothing_lost
@@ -28,13 +29,30 @@ CHECKS: dict[str, Check] = {
     "output": output,
     "same-as-fault-free": same_as_fault_free,
     "activities": activities,
+    "coverage": coverage,
 }
 # The checks a verification runs when none are named, by the kind of workload: the order
 # API (conservation is the order app's own) and any workflow. replay (it needs the app's
 # workflow code), output (an expectation) and same-as-fault-free (a baseline) are asked
 # for by name.
-DEFAULT_CHECKS = ("exactly-once", "nothing-lost", "completed", "conservation", "worker-health")
-WORKFLOW_CHECKS = ("nothing-lost", "completed", "activities", "exactly-once", "worker-health")
+# coverage comes last: what the run exercised, so a gap shows beside the verdicts it
+# leaves unproven.
+DEFAULT_CHECKS = (
+    "exactly-once",
+    "nothing-lost",
+    "completed",
+    "conservation",
+    "worker-health",
+    "coverage",
+)
+WORKFLOW_CHECKS = (
+    "nothing-lost",
+    "completed",
+    "activities",
+    "exactly-once",
+    "worker-health",
+    "coverage",
+)
 
 
 def default_checks(kind: str) -> tuple[str, ...]:

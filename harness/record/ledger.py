@@ -73,6 +73,9 @@ class Ledger:
     ended: Counter[tuple[str, str, str, int]] = field(default_factory=Counter)
     # effect records dropped as repeats of an application already recorded
     rerecorded: int = 0
+    # (workflow id, activity, task_execution_id, pid) → when its invocations ended
+    # (epoch seconds, in ledger order), for what was in flight when
+    end_times: dict[tuple[str, str, str, int], list[float]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path, *, prefix: str = "") -> Ledger:
@@ -80,6 +83,7 @@ class Ledger:
         invocations: list[Invocation] = []
         failpoints: list[FailpointHit] = []
         ended: Counter[tuple[str, str, str, int]] = Counter()
+        end_times: dict[tuple[str, str, str, int], list[float]] = {}
         seen: set[tuple[str, str, str]] = set()
         rerecorded = 0
         torn = 0
@@ -107,10 +111,12 @@ class Ledger:
                 elif kind == Invocation.TYPE:
                     invocations.append(Invocation.from_json(rec))
                 elif kind == InvocationEnd.TYPE:
-                    ended[InvocationEnd.from_json(rec).call] += 1
+                    end = InvocationEnd.from_json(rec)
+                    ended[end.call] += 1
+                    end_times.setdefault(end.call, []).append(end.ts)
                 elif kind == FailpointHit.TYPE:
                     failpoints.append(FailpointHit.from_json(rec))
-        return cls(effects, invocations, torn, failpoints, ended, rerecorded)
+        return cls(effects, invocations, torn, failpoints, ended, rerecorded, end_times)
 
     def effect_counts(self) -> Counter[tuple[str, str]]:
         """How many times each (kind, subject) was applied."""
@@ -139,6 +145,22 @@ class Ledger:
             else:
                 open_calls.append(inv)
         return open_calls
+
+    def intervals(self) -> list[tuple[Invocation, float | None]]:
+        """Each invocation with the time it ended (epoch seconds), or None when it never
+        did: its process died inside it, and it was in flight until then (the ledger
+        cannot say exactly when)."""
+        pending = {key: sorted(times) for key, times in self.end_times.items()}
+        spans: list[tuple[Invocation, float | None]] = []
+        for inv in sorted(self.invocations, key=lambda i: i.ts):
+            key = (inv.workflow_id, inv.activity, inv.task_execution_id, inv.pid)
+            times = pending.get(key) or []
+            # The first end at or after its start that no earlier invocation claimed.
+            end = next((t for t in times if t >= inv.ts), None)
+            if end is not None:
+                times.remove(end)
+            spans.append((inv, end))
+        return spans
 
     def fired(self, name: str | None = None) -> list[FailpointHit]:
         """Failpoint hits whose action ran (of ``name``, or all)."""

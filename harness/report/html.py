@@ -31,6 +31,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}
 font-size:12px;letter-spacing:.03em}
 .pass{background:#1a7f37}.fail{background:#cf222e}.error{background:#9a6700}
 .unknown{background:#6e7781}.vacuous{background:#8250df}
+.gap{color:#8250df;font-weight:600}
 .known-upstream{background:#0969da}
 .meta{color:#57606a;font-size:13px}
 .scenario{border-top:2px solid #d0d7de;margin-top:26px}
@@ -184,6 +185,76 @@ def _checks(sc: dict[str, Any]) -> str:
     return _table(["check", "verdict", "summary and evidence"], rows, "checks")
 
 
+def _counts(counts: dict[str, Any]) -> str:
+    return ", ".join(f"{escape(k)} {v}" for k, v in sorted(counts.items())) or "none"
+
+
+def _coverage(cov: dict[str, Any] | None) -> str:
+    """One scenario's coverage: activities run, paths taken, failpoints reached, and
+    each fault's overlap with work in flight; what it missed is listed first."""
+    if cov is None:
+        return ""
+    rows = [
+        ["activity executions", _counts(cov["executions"])],
+        ["re-executions", _counts(cov["reexecuted"])],
+        ["paths taken (instances)", _counts(cov["paths"])],
+        [
+            "failpoints reached",
+            ", ".join(
+                f"{escape(n)} {c['hits']} hit(s), {c['fired']} fired"
+                for n, c in sorted(cov["failpoints"].items())
+            )
+            or "none armed",
+        ],
+    ]
+    for fault in cov["faults"]:
+        work = (
+            f"{fault['executions']} execution(s) of {fault['instances']} instance(s) in "
+            f"flight: {_counts(fault['activities'])}"
+            if fault["executions"]
+            else '<span class="gap">no activity in flight</span>'
+        )
+        rows.append([f"fault: {escape(fault['kind'])} {escape(fault['target'])}", work])
+    missed = cov.get("missed") or []
+    gaps = (
+        '<p class="gap">Not exercised, so unproven by this run: '
+        + "; ".join(escape(m) for m in missed)
+        + "</p>"
+        if missed
+        else ""
+    )
+    table = _table(["exercised", "count"], rows, "coverage")
+    return "<h3>Coverage</h3>" + gaps + table
+
+
+def _run_coverage(cov: dict[str, Any] | None) -> str:
+    """The whole run's coverage: counts over every scenario, paths no scenario took."""
+    if not cov:
+        return ""
+    missed = cov.get("missed_paths") or []
+    rows = [
+        ["instances", str(cov["instances"])],
+        ["activity executions", _counts(cov["executions"])],
+        ["re-executions", _counts(cov["reexecuted"])],
+        ["paths taken (instances)", _counts(cov["paths"])],
+        [
+            "paths no scenario took",
+            '<span class="gap">' + escape(", ".join(missed)) + "</span>" if missed else "none",
+        ],
+        [
+            "failpoints reached",
+            ", ".join(
+                f"{escape(n)} {c.get('hits', 0)} hit(s), {c.get('fired', 0)} fired"
+                for n, c in sorted(cov["failpoints"].items())
+            )
+            or "none armed",
+        ],
+        ["faults that hit work in flight", f"{cov['faults_hitting_work']} of {cov['faults']}"],
+    ]
+    table = _table(["exercised", "over the run"], rows, "coverage")
+    return table.replace("<table", '<table id="run-coverage"', 1)
+
+
 def _failing_orders(sc: dict[str, Any]) -> str:
     if not sc["failing_orders"]:
         return ""
@@ -264,6 +335,7 @@ def _scenario(sc: dict[str, Any]) -> str:
         )
     if sc["checks"]:
         parts.append("<h3>Checks</h3>" + _checks(sc))
+    parts.append(_coverage(sc.get("coverage")))
     metrics = sc.get("metrics") or {}
     findings = metrics.get("known_findings", []) + metrics.get("worker_findings", [])
     if findings:
@@ -335,7 +407,8 @@ def render(journal: dict[str, Any]) -> str:
     return (
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
-        f'<header>{head}</header><section id="summary"><h2>Verdicts</h2>{table}</section>'
+        f'<header>{head}</header><section id="summary"><h2>Verdicts</h2>{table}'
+        f"<h2>Coverage</h2>{_run_coverage(journal.get('coverage'))}</section>"
         f"{body}</body></html>\n"
     )
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from harness.checks.coverage import coverage_of, merge
 from harness.checks.result import CheckResult, Verdict
 from harness.errors import ConfigError
 from harness.runtime import versions
@@ -62,6 +63,19 @@ def check_json(result: CheckResult) -> dict[str, Any]:
         "summary": result.summary,
         "evidence": list(result.evidence),
     }
+
+
+def coverage_json(outcome: ScenarioOutcome) -> dict[str, Any] | None:
+    """What the scenario's run exercised (:mod:`harness.checks.coverage`), fault times
+    in seconds since the scenario started; None when it never got to verify."""
+    if outcome.verification is None:
+        return None
+    data = coverage_of(outcome.verification.history).to_dict()
+    for fault in data["faults"]:
+        fault["start_s"] = round(fault.pop("start") - outcome.started, 3)
+        end = fault.pop("end")
+        fault["end_s"] = round(end - outcome.started, 3) if end is not None else None
+    return data
 
 
 def scenario_json(outcome: ScenarioOutcome) -> dict[str, Any]:
@@ -112,6 +126,7 @@ def scenario_json(outcome: ScenarioOutcome) -> dict[str, Any]:
         "timeline": {"windows": windows, "marks": marks},
         "failpoint_hits": hits,
         "checks": [check_json(c) for c in outcome.checks],
+        "coverage": coverage_json(outcome),
         "metrics": outcome.metrics,
         "series": outcome.series,
         "load": outcome.load,
@@ -131,6 +146,7 @@ def build_journal(
 ) -> dict[str, Any]:
     """The journal of a run; ``aborted``: stopped before every scenario ran."""
     verdict = verdict_of(outcomes).value if outcomes else Verdict.ERROR.value
+    scenarios = [scenario_json(o) for o in outcomes]
     return {
         "schema": SCHEMA,
         "name": name,
@@ -152,7 +168,8 @@ def build_journal(
             "vacuous": sum(o.verdict is Verdict.VACUOUS for o in outcomes),
             "known_upstream": sum(o.verdict is Verdict.KNOWN_UPSTREAM for o in outcomes),
         },
-        "scenarios": [scenario_json(o) for o in outcomes],
+        "scenarios": scenarios,
+        "coverage": merge(sc["coverage"] for sc in scenarios if sc["coverage"]),
     }
 
 

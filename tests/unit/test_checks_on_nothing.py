@@ -10,6 +10,7 @@ import pytest
 
 from harness.checks.activities import activities
 from harness.checks.conservation import conservation_of
+from harness.checks.coverage import coverage
 from harness.checks.differential import same_as_fault_free
 from harness.checks.exactly_once import exactly_once
 from harness.checks.nothing_lost import completed, nothing_lost
@@ -74,6 +75,7 @@ DONE = InstanceStatus("w-1", "COMPLETED", output="x-1")
         output,
         same_as_fault_free,
         activities,
+        coverage,
     ],
 )
 def test_a_check_with_nothing_to_judge_never_passes(check: Check) -> None:
@@ -94,6 +96,7 @@ def test_every_registered_check_is_covered_here() -> None:
         "output",
         "same-as-fault-free",
         "activities",
+        "coverage",
     }
     assert set(CHECKS) == covered
 

@@ -350,8 +350,10 @@ def test_delay_and_pause_last_about_their_seconds(
     run = driver(drivers, name).run([hit("Slow.before"), hit("Slow.before")], state)
     assert run.returncode == 0, run.stderr
     first, second = run.reports
-    assert 0.35 <= first["elapsed"] < 2.0 and first["error"] is None, first
-    assert second["elapsed"] < 0.2, second  # count=1: the second hit only counts
+    # Lower bounds only: a loaded machine makes a hit slower, never faster.
+    assert first["elapsed"] >= 0.35 and first["error"] is None, first
+    # count=1: the second hit only counts (no action, so no wait of 0.4 s).
+    assert second["elapsed"] < first["elapsed"], (first, second)
     assert [r["action"] for r in run.records] == [action, None]
 
 
@@ -363,7 +365,7 @@ def test_trace_records_only(
     arm(state, Failpoint("Seen.here", "trace", count=None))
     run = driver(drivers, name).run([hit("Seen.here")] * 3, state)
     assert run.returncode == 0, run.stderr
-    assert all(r["error"] is None and r["elapsed"] < 0.2 for r in run.reports)
+    assert all(r["error"] is None and r["elapsed"] < 1.0 for r in run.reports)
     assert [(r["hit"], r["fired"], r["action"]) for r in run.records] == [
         (1, True, "trace"),
         (2, True, "trace"),
