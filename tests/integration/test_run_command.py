@@ -86,6 +86,14 @@ def test_a_failing_check_exits_1_and_the_journal_says_which_and_why(
     assert [h["name"] for h in fired] == ["charge_payment.after_effect"]
     for path in bad["logs"].values():
         assert (report / path).is_file()
+    # Coverage: what each scenario exercised, and over the run.
+    cov = bad["coverage"]
+    assert cov["executions"]["charge_payment"] >= 2  # run again after the crash
+    assert cov["failpoints"]["charge_payment.after_effect"]["fired"] == 1
+    latency = by_name["short-latency"]["coverage"]["faults"]
+    assert [(f["kind"], f["target"]) for f in latency] == [("latency", "daprd->valkey")]
+    assert journal["coverage"]["instances"] >= 2
+    assert "coverage" in {c["name"] for c in by_name["short-latency"]["checks"]}
 
 
 def test_junit_xml_parses_with_one_case_per_scenario(failing_run: tuple[int, str, Path]) -> None:
@@ -117,6 +125,10 @@ def test_the_html_report_renders_in_headless_chromium(
     assert dom.count('class="plot timeline"') == 2
     assert 'class="fault-window"' in dom and 'class="failpoint-hit"' in dom
     assert 'class="history"' in dom  # the failing order's workflow history table
+    # What each scenario exercised, and the whole run: activities, paths, faults on work.
+    assert 'id="run-coverage"' in dom
+    assert dom.count("<h3>Coverage</h3>") == 2
+    assert "paths taken (instances)" in dom and "activity executions" in dom
     shot = tmp_path / "report.png"
     subprocess.run(
         [*flags, "--window-size=1200,1600", f"--screenshot={shot}", page],
