@@ -34,8 +34,9 @@ _HARNESS_WINDOWS = ("upstream",)
 
 @dataclass(frozen=True)
 class FaultOverlap:
-    """One fault window and the work in flight while it was active: ``executions`` of
-    activities (by ``activities`` name) belonging to ``instances`` instances."""
+    """One fault window and the work in flight while it was active: ``instances`` in the
+    middle of their run (past their first activity's start, before their last one's
+    end), and ``executions`` of activities running (by ``activities`` name)."""
 
     fault: str
     kind: str
@@ -48,7 +49,7 @@ class FaultOverlap:
 
     @property
     def hit_work(self) -> bool:
-        return self.executions > 0
+        return self.instances > 0 or self.executions > 0
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ class Coverage:
                 gaps.append(f"no instance took the path {path!r}")
         for overlap in self.faults:
             if not overlap.hit_work:
-                gaps.append(f"{overlap.fault}: no activity was in flight while it was active")
+                gaps.append(f"{overlap.fault}: no instance was in flight while it was active")
         return gaps
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,6 +137,11 @@ def overlap_of(window: FaultWindow, flights: Iterable[Flight]) -> FaultOverlap:
     end = window.end if window.end is not None else math.inf
     # A restart or a soft restart is one instant: what ran across it counts.
     hit = [(i, a) for i, a, s, e in flights if s <= end and e >= window.start]
+    spans: dict[str, tuple[float, float]] = {}
+    for instance, _activity, start, stop in flights:
+        first, last = spans.get(instance, (start, stop))
+        spans[instance] = (min(first, start), max(last, stop))
+    mid_run = [i for i, (s, e) in spans.items() if s <= end and e >= window.start]
     return FaultOverlap(
         fault=window.describe(),
         kind=window.kind,
@@ -143,7 +149,7 @@ def overlap_of(window: FaultWindow, flights: Iterable[Flight]) -> FaultOverlap:
         start=window.start,
         end=window.end,
         executions=len(hit),
-        instances=len({i for i, _ in hit}),
+        instances=len(mid_run),
         activities=dict(Counter(a for _, a in hit)),
     )
 
@@ -213,7 +219,9 @@ def merge(coverages: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             failpoints[name].update(counts)
         expected.update(cov.get("expected_paths") or ())
         faults += len(cov.get("faults") or [])
-        hit += sum(1 for f in cov.get("faults") or [] if f.get("executions"))
+        hit += sum(
+            1 for f in cov.get("faults") or [] if f.get("instances") or f.get("executions")
+        )
         instances += int(cov.get("instances") or 0)
     return {
         **{key: dict(counter) for key, counter in total.items()},

@@ -59,10 +59,12 @@ def run_schedule(
     *,
     count: int,
     concurrency: int = 4,
+    pace: float = 0.0,
     checks: Sequence[str] | None = None,
     on_phase: Callable[[str], None] | None = None,
 ) -> Verification:
-    """Run ``schedule`` while ``count`` instances are started; heal; verify.
+    """Run ``schedule`` while ``count`` instances are started by ``concurrency`` threads,
+    each waiting ``pace`` seconds after a start before its next; heal; verify.
 
     ``on_phase`` is called with "chaos", "heal" and "verify" as each phase begins (and
     "baseline" first when the same-as-fault-free check asks for fault-free runs), for
@@ -71,6 +73,8 @@ def run_schedule(
     phase = on_phase or (lambda _name: None)
     if count < 1 or concurrency < 1:
         raise ConfigError(f"count and concurrency must be >= 1, got {count}, {concurrency}")
+    if pace < 0:
+        raise ConfigError(f"pace must be >= 0 seconds, got {pace}")
     if checks is not None and "same-as-fault-free" in checks:
         phase("baseline")
         workload.run_baseline(count, timeout=schedule.verify_deadline)
@@ -87,11 +91,17 @@ def run_schedule(
     pending = PendingEvents(chaos, schedule.events, triggers)
     submitted = threading.Event()
 
+    def start_one() -> str | None:
+        started_id = workload.try_start(resend_for=RESEND_S)
+        if pace:
+            time.sleep(pace)
+        return started_id
+
     def starts() -> None:
         with ThreadPoolExecutor(concurrency) as pool:
             # The app a failpoint crashed is restarted below, so a start it refused
             # meanwhile is sent again until it is back.
-            list(pool.map(lambda _: workload.try_start(resend_for=RESEND_S), range(count)))
+            list(pool.map(lambda _: start_one(), range(count)))
         submitted.set()
 
     feeder = threading.Thread(target=starts, daemon=True)

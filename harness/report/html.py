@@ -209,10 +209,10 @@ def _coverage(cov: dict[str, Any] | None) -> str:
     ]
     for fault in cov["faults"]:
         work = (
-            f"{fault['executions']} execution(s) of {fault['instances']} instance(s) in "
-            f"flight: {_counts(fault['activities'])}"
-            if fault["executions"]
-            else '<span class="gap">no activity in flight</span>'
+            f"{fault['instances']} instance(s) in flight; activities running: "
+            f"{_counts(fault['activities'])}"
+            if fault["instances"] or fault["executions"]
+            else '<span class="gap">no instance in flight</span>'
         )
         rows.append([f"fault: {escape(fault['kind'])} {escape(fault['target'])}", work])
     missed = cov.get("missed") or []

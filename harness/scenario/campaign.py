@@ -194,6 +194,7 @@ class Campaign:
                 workload,
                 count=section.orders,
                 concurrency=section.concurrency,
+                pace=section.pace,
                 checks=scenario.checks,
                 on_phase=lambda name: self.progress(f"  {name} ..."),
             )

@@ -166,8 +166,10 @@ class WorkloadSection:
     """``orders`` submitted by ``concurrency`` threads to the order API, or, with
     ``workflow``, that many instances of the workflow started through daprd, each given
     the next of ``inputs`` (cycled); ``outputs`` (as long as ``inputs``) are the outputs
-    they must end with. ``load``: a Locust profile instead (of orders, or of the
-    workflow)."""
+    they must end with. ``pace``: seconds each thread waits after a start before the next
+    (0: as fast as answers come), so that the work spans the faults instead of being done
+    before the first one triggers. ``load``: a Locust profile instead (of orders, or of
+    the workflow)."""
 
     orders: int = 20
     concurrency: int = 4
@@ -175,6 +177,7 @@ class WorkloadSection:
     workflow: str | None = None
     inputs: tuple[Any, ...] = (None,)
     outputs: tuple[Any, ...] | None = None
+    pace: float = 0.0
 
     @property
     def count(self) -> int:
@@ -274,6 +277,8 @@ class Scenario:
         else:
             work["instances" if workload.workflow else "orders"] = workload.orders
             work["concurrency"] = workload.concurrency
+            if workload.pace:
+                work["pace"] = workload.pace
         doc["workload"] = work
         if self.failpoints:
             doc["failpoints"] = [

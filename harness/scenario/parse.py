@@ -173,7 +173,7 @@ def _workload(node: Node | None) -> WorkloadSection:
         return WorkloadSection()
     m = node.mapping(
         "workload",
-        ("orders", "concurrency", "load", "instances", "workflow", "inputs", "outputs"),
+        ("orders", "concurrency", "pace", "load", "instances", "workflow", "inputs", "outputs"),
     )
     workflow = m.get("workflow", str)
     count_key = "orders" if workflow is None else "instances"
@@ -197,9 +197,9 @@ def _workload(node: Node | None) -> WorkloadSection:
     load_node = m.child("load")
     load: LoadSection | None = None
     if load_node is not None:
-        if count_key in m or "concurrency" in m:
+        if count_key in m or "concurrency" in m or "pace" in m:
             raise load_node.error(
-                f"workload has both load and {count_key}/concurrency; a load profile sets "
+                f"workload has both load and {count_key}/concurrency/pace; a load profile sets "
                 "its own pace"
             )
         lm = load_node.mapping("workload.load", ("users", "spawn_rate", "duration", "workers"))
@@ -216,6 +216,8 @@ def _workload(node: Node | None) -> WorkloadSection:
     concurrency = m.get("concurrency", int, 4)
     positive(m, count_key, count)
     positive(m, "concurrency", concurrency)
+    pace = m.get("pace", float, 0.0)
+    positive(m, "pace", pace, zero_ok=True)
     return WorkloadSection(
         count,
         concurrency,
@@ -223,6 +225,7 @@ def _workload(node: Node | None) -> WorkloadSection:
         workflow,
         tuple(inputs),
         tuple(outputs) if outputs is not None else None,
+        pace,
     )
 
 
@@ -394,6 +397,10 @@ def _checks(node: Node | None, kind: str) -> tuple[str, ...]:
         names.append(choice(item, "check", item.scalar("a check name", str), CHECKS))
     if not names:
         raise node.error("checks is empty; a scenario that checks nothing proves nothing")
+    # What the run exercised is always reported: the other checks' verdicts mean little
+    # about a path no order took or a fault that hit no work.
+    if "coverage" not in names:
+        names.append("coverage")
     return tuple(names)
 
 

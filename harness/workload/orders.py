@@ -82,41 +82,57 @@ class Orders:
     def try_submit(
         self, order: Order | None = None, *, resend_for: float = 0.0, **kwargs: Any
     ) -> str | None:
-        """Submit under faults: returns the id if accepted, None otherwise. A refusal (4xx:
-        the app says it took nothing) is recorded in ``refused``; no answer at all, or a
-        5xx (the order may or may not exist), in ``uncertain``. A POST whose connection was
-        refused never left, so the order certainly does not exist: it is sent again, as a
-        client would, for up to ``resend_for`` seconds (an app a supervisor restarts comes
-        back), then refused as not delivered."""
+        """Submit under faults, as a client would: returns the id if accepted, None
+        otherwise. For up to ``resend_for`` seconds the same order (same id) is sent again
+        after a refused connection (it never left) or a 5xx (the app says: try again; an
+        app a supervisor restarts comes back). A 409 to a resend means an earlier send
+        did create the order: accepted. What is left at the deadline: a refused
+        connection, or a 4xx (the app says it took nothing), goes in ``refused``; a 5xx or
+        no answer at all (the order may or may not exist) in ``uncertain``, to be read
+        back and judged like an accepted one if it exists."""
         order = order or self.make(**kwargs)
         deadline = time.monotonic() + resend_for
+        sent_before = False  # an earlier send may have created it (a 5xx, no answer)
+        pause = 0.1
         while True:
+            why = ""
             try:
                 resp = self.api.request("POST", "/orders", order.as_json())
-                break
             except NotDelivered as exc:
-                if time.monotonic() >= deadline:
-                    with self._lock:
-                        self.refused[order.order_id] = f"not delivered: {exc}"
-                    return None
-                time.sleep(0.1)
-            except WorkloadError:
-                with self._lock:
-                    self.uncertain[order.order_id] = order
+                why = f"not delivered: {exc}"
+            except WorkloadError as exc:
+                # No answer: it may have been taken. Not sent again: a client cannot
+                # tell a slow app from a lost reply, and a resend would only add load.
+                self._unknown(order, f"no answer: {exc}")
                 return None
-        with self._lock:
-            if resp.status == 202:
-                self.submitted.append(order.order_id)
-                self.accepted[order.order_id] = order
-                return order.order_id
-            if resp.status >= 500:
-                # An error answer is no proof that nothing happened (the app may have
-                # scheduled the workflow and failed after): unknown, read back later.
-                self.uncertain[order.order_id] = order
-                self.uncertain_why[order.order_id] = f"{resp.status}: {resp.body}"
             else:
-                self.refused[order.order_id] = f"{resp.status}: {resp.body}"
-        return None
+                if resp.status == 202 or (resp.status == 409 and sent_before):
+                    with self._lock:
+                        self.submitted.append(order.order_id)
+                        self.accepted[order.order_id] = order
+                    return order.order_id
+                if resp.status < 500:
+                    with self._lock:
+                        self.refused[order.order_id] = f"{resp.status}: {resp.body}"
+                    return None
+                sent_before = True
+                why = f"{resp.status}: {resp.body}"
+            if time.monotonic() >= deadline:
+                if sent_before:
+                    # An error answer is no proof that nothing happened (the app may have
+                    # scheduled the workflow and failed after): unknown, read back later.
+                    self._unknown(order, why)
+                    return None
+                with self._lock:
+                    self.refused[order.order_id] = why
+                return None
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+    def _unknown(self, order: Order, why: str) -> None:
+        with self._lock:
+            self.uncertain[order.order_id] = order
+            self.uncertain_why[order.order_id] = why
 
     def submit_many(self, count: int, **kwargs: Any) -> list[str]:
         return [self.submit(**kwargs) for _ in range(count)]

@@ -54,7 +54,7 @@ def test_a_valid_scenario_builds_its_schedule() -> None:
     assert isinstance(latency.fault, LinkToxic)
     assert latency.fault.toxic.attributes == {"latency": 250, "jitter": 20}
     assert (latency.fault.toxic.stream, latency.fault.toxic.toxicity) == ("upstream", 0.5)
-    assert sc.checks == ("exactly-once", "nothing-lost")
+    assert sc.checks == ("exactly-once", "nothing-lost", "coverage")  # coverage always
     assert (sc.schedule.chaos_timeout, sc.schedule.verify_deadline) == (30, 45)
 
 
@@ -71,7 +71,7 @@ def test_written_back_scenarios_load_to_the_same_scenario() -> None:
     [
         (
             "name: x\nworkload:\n  orders: 5\n  concurency: 2\n",
-            "s.yaml:4: unknown key 'concurency' in workload; allowed: orders, concurrency, load",
+            "s.yaml:4: unknown key 'concurency' in workload; allowed: orders, concurrency, pace,",
         ),
         ("name: x\nseeds: 3\n", "s.yaml:2: unknown key 'seeds' in the scenario; allowed: name,"),
         ("name: x\nworkload: {orders: ten}\n", "s.yaml:2: workload.orders must be an integer"),
