@@ -132,15 +132,40 @@ def _in_flight(history: History) -> list[Flight]:
 Flight = tuple[str, str, float, float]  # instance id, activity, start, end
 
 
-def overlap_of(window: FaultWindow, flights: Iterable[Flight]) -> FaultOverlap:
-    """The work in flight during ``window`` (an open window counts as active until now)."""
+def instance_spans(history: History, flights: Iterable[Flight]) -> dict[str, tuple[float, float]]:
+    """Each existing instance's run: from when its start was first sent (or, not known,
+    its first activity's start) to its last activity's end (none yet: the end of the
+    run; it was in flight all along)."""
+    runs: dict[str, tuple[float, float]] = {}
+    for instance, _activity, start, stop in flights:
+        first, last = runs.get(instance, (start, stop))
+        runs[instance] = (min(first, start), max(last, stop))
+    spans = {}
+    for instance in history.existing:
+        sent = history.attempts[instance].at if instance in history.attempts else None
+        first, last = runs.get(instance, (sent if sent is not None else math.inf, math.inf))
+        spans[instance] = (min(first, sent) if sent is not None else first, last)
+    return spans
+
+
+def overlap_of(
+    window: FaultWindow,
+    flights: Iterable[Flight],
+    spans: Mapping[str, tuple[float, float]] | None = None,
+) -> FaultOverlap:
+    """The work in flight during ``window`` (an open window counts as active until now):
+    activity executions from ``flights``, instances mid-run from ``spans`` (default:
+    from the flights alone)."""
     end = window.end if window.end is not None else math.inf
+    flights = list(flights)
     # A restart or a soft restart is one instant: what ran across it counts.
     hit = [(i, a) for i, a, s, e in flights if s <= end and e >= window.start]
-    spans: dict[str, tuple[float, float]] = {}
-    for instance, _activity, start, stop in flights:
-        first, last = spans.get(instance, (start, stop))
-        spans[instance] = (min(first, start), max(last, stop))
+    if spans is None:
+        runs: dict[str, tuple[float, float]] = {}
+        for instance, _activity, start, stop in flights:
+            first, last = runs.get(instance, (start, stop))
+            runs[instance] = (min(first, start), max(last, stop))
+        spans = runs
     mid_run = [i for i, (s, e) in spans.items() if s <= end and e >= window.start]
     return FaultOverlap(
         fault=window.describe(),
@@ -167,8 +192,9 @@ def coverage_of(history: History) -> Coverage:
         entry["hits"] += 1
         entry["fired"] += int(hit.fired)
     flights = _in_flight(history)
+    spans = instance_spans(history, flights)
     faults = [
-        overlap_of(w, flights)
+        overlap_of(w, flights, spans)
         for w in history.timeline.windows
         if w.kind not in _HARNESS_WINDOWS and not w.detail.startswith("heal")
     ]

@@ -40,7 +40,8 @@ class Attempt:
 
     ``input`` is what the workflow was (to be) given, as JSON-able data; ``workflow`` its
     registered name when the workload knows it; ``detail`` why it was refused or what
-    left it without an answer.
+    left it without an answer; ``at`` when it was first sent (epoch seconds; None:
+    not known).
     """
 
     instance_id: str
@@ -48,6 +49,7 @@ class Attempt:
     input: Any = None
     workflow: str | None = None
     detail: str = ""
+    at: float | None = None
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ class Orders:
         self.uncertain: dict[str, Order] = {}
         self.uncertain_why: dict[str, str] = {}
         self._pairs: dict[int, threading.Barrier] = {}
+        self.sent_at: dict[str, float] = {}  # order id -> first send (epoch seconds)
 
     def make(
         self,
@@ -73,6 +74,8 @@ class Orders:
     def submit(self, order: Order | None = None, **kwargs: Any) -> str:
         """Submit and insist on 202 (WorkloadError otherwise)."""
         order = order or self.make(**kwargs)
+        with self._lock:
+            self.sent_at.setdefault(order.order_id, time.time())
         instance = self.api.submit(order)
         with self._lock:
             self.submitted.append(instance)
@@ -92,6 +95,8 @@ class Orders:
         back and judged like an accepted one if it exists."""
         order = order or self.make(**kwargs)
         deadline = time.monotonic() + resend_for
+        with self._lock:
+            self.sent_at.setdefault(order.order_id, time.time())
         sent_before = False  # an earlier send may have created it (a 5xx, no answer)
         pause = 0.1
         while True:
@@ -172,11 +177,11 @@ class Orders:
         """Every order submitted so far, as an attempt with its outcome."""
         with self._lock:
             out = [
-                Attempt(oid, Outcome.OK, o.as_json(), self.workflow)
+                Attempt(oid, Outcome.OK, o.as_json(), self.workflow, at=self.sent_at.get(oid))
                 for oid, o in self.accepted.items()
             ]
             out += [
-                Attempt(oid, Outcome.FAIL, None, self.workflow, why)
+                Attempt(oid, Outcome.FAIL, None, self.workflow, why, self.sent_at.get(oid))
                 for oid, why in self.refused.items()
             ]
             out += [
@@ -186,6 +191,7 @@ class Orders:
                     o.as_json(),
                     self.workflow,
                     self.uncertain_why.get(oid, "no answer"),
+                    self.sent_at.get(oid),
                 )
                 for oid, o in self.uncertain.items()
             ]

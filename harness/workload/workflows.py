@@ -92,6 +92,7 @@ class Workflows:
         self._known(workflow)
         instance = instance_id or self.next_id()
         deadline = time.monotonic() + resend_for
+        sent = time.time()
         while True:
             try:
                 self.api.start(workflow, instance, input)
@@ -100,12 +101,13 @@ class Workflows:
                 if time.monotonic() < deadline:
                     time.sleep(0.1)
                     continue
-                self._record(Attempt(instance, Outcome.FAIL, input, workflow, str(exc)))
+                why = str(exc)
+                self._record(Attempt(instance, Outcome.FAIL, input, workflow, why, sent))
                 raise
             except WorkloadError as exc:
-                self._record(Attempt(instance, Outcome.INFO, input, workflow, str(exc)))
+                self._record(Attempt(instance, Outcome.INFO, input, workflow, str(exc), sent))
                 raise
-        self._record(Attempt(instance, Outcome.OK, input, workflow))
+        self._record(Attempt(instance, Outcome.OK, input, workflow, at=sent))
         return instance
 
     def start_many(self, workflow: str, inputs: Iterable[Any]) -> list[str]:
@@ -121,6 +123,7 @@ class Workflows:
         self._known(workflow)
         instance = self.next_id()
         deadline = time.monotonic() + resend_for
+        sent = time.time()
         while True:
             try:
                 self.api.start(workflow, instance, input)
@@ -129,12 +132,12 @@ class Workflows:
                     time.sleep(0.1)
                     continue
                 why = f"not delivered: {exc}"
-                self._record(Attempt(instance, Outcome.FAIL, input, workflow, why))
+                self._record(Attempt(instance, Outcome.FAIL, input, workflow, why, sent))
                 return None
             except WorkloadError as exc:
-                self._record(Attempt(instance, Outcome.INFO, input, workflow, str(exc)))
+                self._record(Attempt(instance, Outcome.INFO, input, workflow, str(exc), sent))
                 return None
-            self._record(Attempt(instance, Outcome.OK, input, workflow))
+            self._record(Attempt(instance, Outcome.OK, input, workflow, at=sent))
             return instance
 
     def try_start(self, *, resend_for: float = 0.0) -> str | None:

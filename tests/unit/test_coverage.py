@@ -190,3 +190,14 @@ def test_the_html_report_shows_each_scenario_coverage_and_the_run_total() -> Non
     assert "Not exercised, so unproven by this run" in page
     assert "no instance took the path &#x27;rejected at the check&#x27;" in page
     assert "no instance in flight" in page
+
+
+def test_an_order_sent_before_a_fault_and_run_after_it_was_in_flight_through_it() -> None:
+    # o-1 was sent at 90 s; the app was paused 95-98 s; its first activity ran at 100 s.
+    history = run({"o-1": "approved"}, [FaultWindow("pause", "app", 95.0, 98.0)])
+    history.attempts["o-1"] = Attempt("o-1", Outcome.OK, {}, at=90.0)
+    [pause] = coverage_of(history).faults
+    assert (pause.executions, pause.instances) == (0, 1) and pause.hit_work
+    # Sent after the fault: not in flight through it.
+    history.attempts["o-1"] = Attempt("o-1", Outcome.OK, {}, at=99.0)
+    assert not coverage_of(history).faults[0].hit_work
