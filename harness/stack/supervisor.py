@@ -198,17 +198,32 @@ class Supervisor:
         self._finding(self.findings.known, finding)
 
     def _worker_back(self, seconds: float) -> bool:
+        """Whether daprd counts a connected workflow worker within ``seconds`` (False
+        when daprd exits first). The app may die meanwhile: work redelivered to the worker
+        that came back can reach the next armed crash failpoint. Its fired crash proves
+        the worker was back (True, and the caller's loop starts the app again); an app
+        that died otherwise is a StackError at once, never a wait for a worker of a dead
+        process."""
         daprd = self.stack.daprd
-        try:
-            readiness.wait_for(
-                "a connected workflow worker",
-                lambda: readiness.workflow_workers(daprd.metadata()) >= 1,
-                process=daprd.process,
-                timeout=seconds,
-            )
-        except StackError:
-            return False
-        return True
+        app = self.stack.members.get("app")
+        since = time.time()
+        deadline = time.monotonic() + seconds
+        while True:
+            if readiness.workflow_workers(daprd.metadata()) >= 1:
+                return True
+            if app is not None and not app.process.running():
+                if any(
+                    h.fired and h.action == "crash" and h.ts >= since for h in self.hits.hits()
+                ):
+                    return True
+                raise StackError(
+                    f"the app exited (status {app.process.returncode}) while daprd recovered "
+                    f"from the registration race; its log is {app.process.log_path}",
+                    log_tail=app.process.log_tail(),
+                )
+            if not daprd.process.running() or time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
 
     def recover_registration(self, *, full_restart: bool = True) -> str:
         """Bring an unregistered worker back: a daprd soft restart, then (unless
