@@ -458,8 +458,11 @@ class Stack:
         member.process.stop(self.config.stop_grace)
         return self.start_member(name, timeout=timeout)
 
-    def start_member(self, name: str, *, timeout: float | None = None) -> float:
-        """Start a member that is down (killed or exited) and wait until it is ready."""
+    def start_member(
+        self, name: str, *, timeout: float | None = None, wait: bool = True
+    ) -> float:
+        """Start a member that is down (killed or exited) and wait until it is ready
+        (unless ``wait`` is False: the caller waits its own way). Returns seconds waited."""
         member = self.member(name)
         # A timed heal (a timer thread) and the stack-wide heal may both find a member
         # down: one check-reap-spawn at a time, so the second sees it running.
@@ -469,4 +472,6 @@ class Stack:
             member.process.stop(0)  # reap what is left of the old process group
             member.process.start()
             self._register(name, member.process)
+        if not wait:
+            return 0.0
         return member.wait_ready(timeout or self.config.ready_timeout)

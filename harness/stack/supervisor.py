@@ -58,7 +58,9 @@ class Supervisor:
     it does not (the finding is reported either way). ``app_restart_delay``: seconds to
     wait before starting an app that died, as a supervisor's backoff would.
     ``worker_probe``: seconds after an app start before the registration race is
-    suspected.
+    suspected. ``race_settle``: seconds daprd's log must show the race's own signature
+    (the app's stream up, its actor types never disseminated) before it is recognised
+    earlier than that.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class Supervisor:
         restart_app_on_lost_worker: bool = False,
         app_restart_delay: float = 1.0,
         worker_probe: float = 8.0,
+        race_settle: float = 1.5,
     ) -> None:
         self.stack = stack
         self.timeline = timeline
@@ -81,6 +84,7 @@ class Supervisor:
         self.restart_app_on_lost_worker = restart_app_on_lost_worker
         self.app_restart_delay = app_restart_delay
         self.worker_probe = worker_probe
+        self.race_settle = race_settle
         self.findings = Findings()
 
     def _finding(self, findings: list[str], text: str) -> None:
@@ -158,18 +162,29 @@ class Supervisor:
                     ) from None
 
     def start_app(self) -> None:
-        """Start the app after ``app_restart_delay``. If daprd then counts no worker within
-        ``worker_probe`` s although the app runs, and daprd shows the known registration
-        race, record it as a known upstream finding and recover."""
+        """Start the app after ``app_restart_delay``. If daprd then counts no worker
+        although the app runs, and daprd shows the known registration race, record it as
+        a known upstream finding and recover. The race is recognised as soon as daprd's
+        log shows it (the app's work item stream up, and no registration of its actor
+        types after it for ``race_settle`` s), at the latest after ``worker_probe`` s
+        (then by the 'not registered' errors alone)."""
         if self.app_restart_delay > 0:
             time.sleep(self.app_restart_delay)
         daprd = self.stack.daprd
         log_offset = daprd.process.log_size()
+        self.stack.start_member("app", wait=False)
+        seen = self._first_sign(log_offset)
+        if seen == "race":
+            unregistered = _unregistered(daprd.process.log_since(log_offset))
+            self._recover_after_start(unregistered, "its work item stream was up but")
+            return
+        app = self.stack.process("app")
         try:
-            self.stack.start_member("app", timeout=self.worker_probe)
+            if seen == "nothing":
+                raise StackError(f"no workflow worker within {self.worker_probe:.0f}s")
+            self.stack.member("app").wait_ready(self.worker_probe)  # + the app's health
             return
         except StackError:
-            app = self.stack.process("app")
             if not app.running():
                 raise
             unregistered = _unregistered(daprd.process.log_since(log_offset))
@@ -188,12 +203,43 @@ class Supervisor:
                     unregistered = _unregistered(daprd.process.log_since(log_offset))
                     if not app.running() or not unregistered:
                         raise
+        self._recover_after_start(
+            unregistered, f"for {self.worker_probe:.0f}s although the worker stream was up, and"
+        )
+
+    def _first_sign(self, log_offset: int) -> str:
+        """Wait up to ``worker_probe`` s after an app start: "worker" when daprd counts a
+        connected worker, "race" as soon as daprd's log since ``log_offset`` shows the
+        race, "nothing" when the probe ran out. StackError when the app exits meanwhile."""
+        daprd = self.stack.daprd
+        app = self.stack.process("app")
+        deadline = time.monotonic() + self.worker_probe
+        unanswered_since: float | None = None
+        while time.monotonic() < deadline:
+            if readiness.workflow_workers(daprd.metadata()) >= 1:
+                return "worker"
+            if not app.running():
+                raise StackError(
+                    f"app exited with status {app.returncode} while waiting for a connected "
+                    f"workflow worker; its log is {app.log_path}",
+                    log_tail=app.log_tail(),
+                )
+            if _stream_unregistered(daprd.process.log_since(log_offset)):
+                unanswered_since = unanswered_since or time.monotonic()
+                if time.monotonic() - unanswered_since >= self.race_settle:
+                    return "race"
+            else:
+                unanswered_since = None
+            time.sleep(0.1)
+        return "nothing"
+
+    def _recover_after_start(self, unregistered: list[str], how_seen: str) -> None:
         how = self.recover_registration()
+        example = f", e.g. {unregistered[-1][:220]}" if unregistered else ""
         finding = (
             f"{KNOWN_REGISTRATION_RACE}: after the app restarted, daprd counted no workflow "
-            f"worker for {self.worker_probe:.0f}s although the worker stream was up, and "
-            f"logged {len(unregistered)} 'not registered' error(s), e.g. "
-            f"{unregistered[-1][:220]}; recovered by {how}"
+            f"worker: {how_seen} daprd logged {len(unregistered)} 'not registered' "
+            f"error(s){example}; recovered by {how}"
         )
         self._finding(self.findings.known, finding)
 
@@ -336,6 +382,20 @@ class Supervisor:
                 "daprd counts no connected workflow worker: the worker stopped after the "
                 "heal",
             )
+
+
+# daprd's log lines around a worker's registration (dapr 1.18.3): the stream comes up,
+# then placement disseminates the new actor types within milliseconds. In the race, that
+# dissemination never comes (the previous stream's unregistration is still under way).
+_STREAM_UP = "work item stream established"
+_DISSEMINATED = "Dissemination complete"
+
+
+def _stream_unregistered(log_text: str) -> bool:
+    """Whether the last work item stream in ``log_text`` came up with no actor-type
+    dissemination after it: the registration race itself."""
+    up = log_text.rfind(_STREAM_UP)
+    return up >= 0 and log_text.find(_DISSEMINATED, up) < 0
 
 
 def _unregistered(log_text: str) -> list[str]:

@@ -3,6 +3,7 @@ never waits out its grace for a worker of an app that has died."""
 
 from __future__ import annotations
 
+import threading
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -73,3 +74,80 @@ def test_an_app_that_dies_otherwise_during_a_recovery_is_an_error_at_once() -> N
     with pytest.raises(StackError, match=r"the app exited .* registration race"):
         sup.recover_registration()
     assert time.monotonic() - started < 5
+
+
+STREAM_UP = 'time="T" level=info msg="work item stream established by user-agent: [grpc-python]"\n'
+DISSEMINATED = 'time="T" level=info msg="Dissemination complete for version 3 (types [..])"\n'
+UNREGISTERED = (
+    'time="T" level=error msg="failed to invoke scheduled actor reminder named: run-activity '
+    'due to: failed to create actor: actor type dapr.internal.default.orders.activity not '
+    'registered"\n'
+)
+
+
+class FakeDaprdProcess(FakeProcess):
+    """daprd's process with a log that grows as the test says."""
+
+    def __init__(self, log: str) -> None:
+        super().__init__()
+        self.log = log
+
+    def log_size(self) -> int:
+        return 0
+
+    def log_since(self, offset: int, limit: int = 0) -> str:
+        return self.log[offset:]
+
+
+def restarting(log: str, workers_after_soft_restart: int = 1) -> tuple[Supervisor, Any]:
+    """A supervisor whose app starts (always), on a daprd whose log is ``log``; daprd
+    counts no worker until a soft restart."""
+    state = {"workers": 0}
+    process = FakeDaprdProcess(log)
+
+    def soft_restart() -> None:
+        state["workers"] = workers_after_soft_restart
+
+    daprd = SimpleNamespace(
+        process=process,
+        metadata=lambda: {"workflows": {"connectedWorkers": state["workers"]}},
+        soft_restart=soft_restart,
+    )
+    app = SimpleNamespace(process=FakeProcess())
+    stack: Any = SimpleNamespace(
+        daprd=daprd,
+        members={"app": app},
+        start_member=lambda name, **_: 0.0,
+        process=lambda name: app.process,
+        member=lambda name: SimpleNamespace(wait_ready=lambda timeout: 0.0),
+    )
+    sup = Supervisor(
+        stack, Timeline(), FakeHits(), since=time.time(), app_restart_delay=0.0, race_settle=0.3
+    )  # type: ignore[arg-type]
+    return sup, state
+
+
+def test_the_race_is_recognised_once_the_stream_is_up_and_never_disseminated() -> None:
+    # The worker's stream came up; placement never disseminated its actor types: the
+    # race, recognised within race_settle, not after the whole 8 s probe.
+    sup, _ = restarting(STREAM_UP + UNREGISTERED)
+    started = time.monotonic()
+    sup.start_app()
+    assert time.monotonic() - started < 3
+    assert len(sup.findings.known) == 1
+    assert "its work item stream was up" in sup.findings.known[0]
+    assert "recovered by a daprd soft restart" in sup.findings.known[0]
+
+
+def test_a_disseminated_stream_is_not_the_race() -> None:
+    sup, state = restarting(STREAM_UP + DISSEMINATED)
+    sup.worker_probe = 0.6  # then the slow-worker path: the grace, and a worker comes
+    state["workers"] = 0
+
+    def worker_arrives() -> None:
+        time.sleep(0.8)
+        state["workers"] = 1
+
+    threading.Thread(target=worker_arrives, daemon=True).start()
+    sup.start_app()
+    assert sup.findings.known == []
