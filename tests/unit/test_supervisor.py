@@ -23,7 +23,6 @@ class FakeProcess:
         self.died_at = None if dies_after is None else time.monotonic() + dies_after
         self.returncode: int | None = None
         self.log_path = "app.log"
-        self.soft_restarts = 0
 
     def running(self) -> bool:
         if self.died_at is not None and time.monotonic() >= self.died_at:
@@ -48,9 +47,12 @@ def supervisor(app: FakeProcess, hits: FakeHits) -> Supervisor:
     daprd = SimpleNamespace(
         process=daprd_process,
         metadata=lambda: {"workflows": {"connectedWorkers": 0}},  # the race: none counted
-        soft_restart=lambda: None,
     )
-    stack: Any = SimpleNamespace(daprd=daprd, members={"app": SimpleNamespace(process=app)})
+    stack: Any = SimpleNamespace(
+        daprd=daprd,
+        members={"app": SimpleNamespace(process=app)},
+        restart_member=lambda name, **_: 0.0,
+    )
     return Supervisor(stack, Timeline(), hits, since=time.time(), worker_grace=30.0)  # type: ignore[arg-type]
 
 
@@ -63,7 +65,7 @@ def test_a_recovery_ends_when_the_app_crashes_at_a_failpoint() -> None:
         FailpointHit("step.after", 3, True, "crash", time.time() + 0.1, 1, "wf-1", "step")
     )
     started = time.monotonic()
-    assert sup.recover_registration() == "a daprd soft restart (SIGHUP)"
+    assert sup.recover_registration() == "a daprd restart"
     assert time.monotonic() - started < 5
 
 
@@ -99,25 +101,27 @@ class FakeDaprdProcess(FakeProcess):
         return self.log[offset:]
 
 
-def restarting(log: str, workers_after_soft_restart: int = 1) -> tuple[Supervisor, Any]:
+def restarting(log: str) -> tuple[Supervisor, Any]:
     """A supervisor whose app starts (always), on a daprd whose log is ``log``; daprd
-    counts no worker until a soft restart."""
+    counts no worker until daprd restarts."""
     state = {"workers": 0}
     process = FakeDaprdProcess(log)
 
-    def soft_restart() -> None:
-        state["workers"] = workers_after_soft_restart
+    def restart_member(name: str, **_: Any) -> float:
+        assert name == "daprd"
+        state["workers"] = 1
+        return 0.0
 
     daprd = SimpleNamespace(
         process=process,
         metadata=lambda: {"workflows": {"connectedWorkers": state["workers"]}},
-        soft_restart=soft_restart,
     )
     app = SimpleNamespace(process=FakeProcess())
     stack: Any = SimpleNamespace(
         daprd=daprd,
         members={"app": app},
         start_member=lambda name, **_: 0.0,
+        restart_member=restart_member,
         process=lambda name: app.process,
         member=lambda name: SimpleNamespace(wait_ready=lambda timeout: 0.0),
     )
@@ -136,7 +140,7 @@ def test_the_race_is_recognised_once_the_stream_is_up_and_never_disseminated() -
     assert time.monotonic() - started < 3
     assert len(sup.findings.known) == 1
     assert "its work item stream was up" in sup.findings.known[0]
-    assert "recovered by a daprd soft restart" in sup.findings.known[0]
+    assert "recovered by a daprd restart" in sup.findings.known[0]
 
 
 def test_a_disseminated_stream_is_not_the_race() -> None:
