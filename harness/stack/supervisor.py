@@ -31,6 +31,8 @@ KNOWN_REGISTRATION_RACE = "known upstream race (workflow actor types unregistere
 
 # Start order matters when several members are down: dependencies first.
 START_ORDER = ("valkey", "placement", "scheduler", "daprd", "app")
+# How often a member that dies while it starts is started again before heal gives up.
+START_ATTEMPTS = 3
 
 
 class MemberDied(Exception):
@@ -85,6 +87,7 @@ class Supervisor:
         self.app_restart_delay = app_restart_delay
         self.worker_probe = worker_probe
         self.race_settle = race_settle
+        self._start_deaths = 0  # the app's consecutive deaths while starting
         self.findings = Findings()
 
     def _finding(self, findings: list[str], text: str) -> None:
@@ -122,14 +125,24 @@ class Supervisor:
         since = time.time()
         try:
             self.start_app()
-        except StackError:
+        except StackError as exc:
             # Redelivered work may reach the next armed failpoint before the app is ready:
             # a crash we asked for, not a failed start. It is started again next round.
             crashed = any(
                 h.fired and h.action == "crash" and h.ts >= since for h in self.hits.hits()
             )
-            if app.process.running() or not crashed:
+            if app.process.running():
                 raise
+            if not crashed:
+                # An app can also die while it starts for a reason of its own (grpc-python
+                # aborted on an epoll EBADF here, once in about 20 runs): a supervisor
+                # tries again, a few times.
+                self._start_deaths += 1
+                if self._start_deaths >= START_ATTEMPTS:
+                    raise
+                self.timeline.mark("heal", f"the app died while starting ({exc}); again")
+                return True
+        self._start_deaths = 0
         return True
 
     # -- starting what is down -------------------------------------------------------
@@ -145,17 +158,28 @@ class Supervisor:
     def start_down(self, *, timeout: float | None = None) -> None:
         """Start every member that is down, dependencies first, and wait until workflows
         can run. A member that dies meanwhile is started again (3 rounds at most)."""
-        for attempt in range(3):
-            for name in START_ORDER:
-                member = self.stack.members.get(name)
-                if member is not None and not member.process.running():
-                    self.timeline.mark("heal", f"starting {name} (it was down)")
-                    self.start(name, timeout=timeout)
+        for attempt in range(START_ATTEMPTS):
+            try:
+                for name in START_ORDER:
+                    member = self.stack.members.get(name)
+                    if member is not None and not member.process.running():
+                        self.timeline.mark("heal", f"starting {name} (it was down)")
+                        self.start(name, timeout=timeout)
+            except StackError as exc:
+                dead = [
+                    n
+                    for n in START_ORDER
+                    if n in self.stack.members and not self.stack.members[n].process.running()
+                ]
+                if attempt == START_ATTEMPTS - 1 or not dead:
+                    raise
+                self.timeline.mark("heal", f"{', '.join(dead)} died while starting ({exc})")
+                continue
             try:
                 self.wait_workers(timeout)
                 return
             except MemberDied as died:
-                if attempt == 2:
+                if attempt == START_ATTEMPTS - 1:
                     raise StackError(
                         f"{died.name} keeps dying while the stack heals",
                         log_tail=self.stack.process(died.name).log_tail(),

@@ -155,3 +155,19 @@ def test_a_disseminated_stream_is_not_the_race() -> None:
     threading.Thread(target=worker_arrives, daemon=True).start()
     sup.start_app()
     assert sup.findings.known == []
+
+
+def test_an_app_that_dies_while_starting_is_started_again_a_few_times() -> None:
+    # No failpoint fired: the app died on its own while starting (grpc-python aborted on
+    # an epoll EBADF once here). A supervisor tries again, and gives up the third time.
+    app = FakeProcess(dies_after=0.0)
+    sup = supervisor(app, FakeHits())
+
+    def dies_while_starting() -> None:
+        raise StackError("app exited with status -6 while waiting for a connected worker")
+
+    sup.start_app = dies_while_starting  # type: ignore[method-assign]
+    assert sup.restart_crashed_app(held=False)
+    assert sup.restart_crashed_app(held=False)
+    with pytest.raises(StackError, match="status -6"):
+        sup.restart_crashed_app(held=False)
