@@ -21,21 +21,27 @@ def _metadata_line(history: History) -> str:
 
 def nothing_lost(history: History) -> CheckResult:
     problems: list[str] = []
+    noun = history.noun
+    # "accepted (202)" is the order API's answer; a workflow start is accepted by daprd.
+    accepted = "accepted (202)" if noun == "order" else "accepted"
     for order_id in sorted(history.accepted):
         status = history.statuses.get(order_id)
         if status is None:
-            problems.append(f"order {order_id} was accepted (202) but Dapr does not know it: lost")
+            problems.append(
+                f"{noun} {order_id} was {accepted} but Dapr does not know it (or could not "
+                "read it): lost"
+            )
         elif not status.terminal:
             last = history.last_events.get(order_id, "history not read")
             problems.append(
-                f"order {order_id} stuck {status.runtime_status}; last event "
+                f"{noun} {order_id} stuck {status.runtime_status}; last event "
                 f"{last}; {_metadata_line(history)}"
             )
     for order_id in sorted(history.uncertain):
         status = history.statuses.get(order_id)
         if status is not None and not status.terminal:
             problems.append(
-                f"order {order_id} (submission unanswered) exists but is stuck "
+                f"{noun} {order_id} (submission unanswered) exists but is stuck "
                 f"{status.runtime_status}; {_metadata_line(history)}"
             )
     n = len(history.accepted)
@@ -43,13 +49,13 @@ def nothing_lost(history: History) -> CheckResult:
         return CheckResult(
             "nothing-lost",
             Verdict.FAIL,
-            f"{len(problems)} of {n} accepted order(s) lost or stuck",
+            f"{len(problems)} of {n} accepted {noun}(s) lost or stuck",
             problems,
         )
     return CheckResult(
         "nothing-lost",
         Verdict.PASS,
-        f"all {n} accepted orders terminal ({len(history.refused)} refused, "
+        f"all {n} accepted {noun}s terminal ({len(history.refused)} refused, "
         f"{len(history.uncertain)} unanswered)",
     )
 
@@ -59,7 +65,7 @@ def completed(history: History) -> CheckResult:
     exists) COMPLETED, none FAILED or TERMINATED. For apps whose workflows must succeed
     despite faults."""
     bad = [
-        f"order {oid}: {s.runtime_status}" + (f" ({s.failure})" if s.failure else "")
+        f"{history.noun} {oid}: {s.runtime_status}" + (f" ({s.failure})" if s.failure else "")
         for oid, s in sorted(history.statuses.items())
         if (oid in history.accepted or oid in history.uncertain)
         and s is not None
@@ -67,5 +73,9 @@ def completed(history: History) -> CheckResult:
         and s.runtime_status != "COMPLETED"
     ]
     if bad:
-        return CheckResult("completed", Verdict.FAIL, f"{len(bad)} order(s) did not complete", bad)
-    return CheckResult("completed", Verdict.PASS, "every terminal accepted order COMPLETED")
+        return CheckResult(
+            "completed", Verdict.FAIL, f"{len(bad)} {history.noun}(s) did not complete", bad
+        )
+    return CheckResult(
+        "completed", Verdict.PASS, f"every terminal accepted {history.noun} COMPLETED"
+    )

@@ -107,6 +107,12 @@ class History:
     # Instance id -> the final status of a fault-free run of the same input.
     baseline: dict[str, InstanceStatus | None] = field(default_factory=dict)
 
+    @property
+    def noun(self) -> str:
+        """What one started thing is called in evidence: "order" for the order API, else
+        "instance" (a workflow instance)."""
+        return "order" if self.kind == "orders" else "instance"
+
     @cached_property
     def accepted(self) -> dict[str, Attempt]:
         """Attempts that were accepted (ok)."""
