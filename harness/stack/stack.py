@@ -29,7 +29,7 @@ from harness.runtime.provision import Binaries, provision_stack
 from harness.settings import Settings
 from harness.stack.components import render_components
 from harness.stack.config import STACK_VALKEY, AppSpec, StackConfig, dependency_env
-from harness.stack.environment import expand
+from harness.stack.environment import expand, expand_command
 from harness.stack.members import App, Daprd, Member, Placement, Scheduler, Toxiproxy, Valkey
 from harness.stack.ports import HOST, PortBlock, reserve_block
 from harness.stack.process import ManagedProcess, MemberProcess
@@ -207,9 +207,10 @@ class Stack:
 
     def _app_member(self, spec: AppSpec) -> App:
         assert self.run_dir is not None
+        env = self.app_env(spec.env, instrument=spec.instrument)
         return App(
-            list(spec.command),
-            self.app_env(spec.env, instrument=spec.instrument),
+            expand_command(spec.command, env),
+            env,
             self.run_dir,
             daprd=self.daprd,
             wait_for_workers=spec.wait_for_workers,
