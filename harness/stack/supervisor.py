@@ -15,9 +15,10 @@ and ``worker`` (the app's workflow worker did not come back). Durations are seco
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import StackError
 from harness.record.ledger import FailpointFollower
@@ -88,6 +89,9 @@ class Supervisor:
         self.worker_probe = worker_probe
         self.race_settle = race_settle
         self._start_deaths = 0  # the app's consecutive deaths while starting
+        # One app start at a time: a timed heal (a timer thread) starting a killed app
+        # must not race the chaos loop restarting it after a crash, nor the stack heal.
+        self._app_start = threading.RLock()
         self.findings = Findings()
 
     def _finding(self, findings: list[str], text: str) -> None:
@@ -120,6 +124,16 @@ class Supervisor:
         no fault holds it down (``held``). Returns whether it was started."""
         app = self.stack.members.get("app")
         if app is None or app.process.running() or held:
+            return False
+        if not self._app_start.acquire(blocking=False):
+            return False  # a timed heal is starting it right now
+        try:
+            return self._restart_crashed_app(app)
+        finally:
+            self._app_start.release()
+
+    def _restart_crashed_app(self, app: Any) -> bool:
+        if app.process.running():
             return False
         self.timeline.mark("heal", "supervisor: starting the app after it crashed")
         since = time.time()
@@ -192,6 +206,12 @@ class Supervisor:
         log shows it (the app's work item stream up, and no registration of its actor
         types after it for ``race_settle`` s), at the latest after ``worker_probe`` s
         (then by the 'not registered' errors alone)."""
+        with self._app_start:
+            if self.stack.process("app").running():
+                return  # started meanwhile, by whoever held the lock
+            self._start_app()
+
+    def _start_app(self) -> None:
         if self.app_restart_delay > 0:
             time.sleep(self.app_restart_delay)
         daprd = self.stack.daprd

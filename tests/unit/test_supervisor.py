@@ -117,10 +117,16 @@ def restarting(log: str) -> tuple[Supervisor, Any]:
         metadata=lambda: {"workflows": {"connectedWorkers": state["workers"]}},
     )
     app = SimpleNamespace(process=FakeProcess())
+    app.process.running = lambda: state.get("started", 0) == 1  # down until started
+
+    def start_member(name: str, **_: Any) -> float:
+        state["started"] = 1
+        return 0.0
+
     stack: Any = SimpleNamespace(
         daprd=daprd,
         members={"app": app},
-        start_member=lambda name, **_: 0.0,
+        start_member=start_member,
         restart_member=restart_member,
         process=lambda name: app.process,
         member=lambda name: SimpleNamespace(wait_ready=lambda timeout: 0.0),
@@ -171,3 +177,18 @@ def test_an_app_that_dies_while_starting_is_started_again_a_few_times() -> None:
     assert sup.restart_crashed_app(held=False)
     with pytest.raises(StackError, match="status -6"):
         sup.restart_crashed_app(held=False)
+
+
+def test_one_app_start_at_a_time() -> None:
+    # A timed heal starting a killed app (its restart delay under way) and the chaos
+    # loop seeing the app down must not both start it ("app is already running").
+    sup, state = restarting(STREAM_UP + DISSEMINATED)
+    sup.app_restart_delay = 0.5
+    state["workers"] = 1
+    heal = threading.Thread(target=sup.start_app)
+    heal.start()
+    time.sleep(0.1)
+    assert sup.restart_crashed_app(held=False) is False  # the heal has it
+    heal.join()
+    assert state["started"] == 1
+    sup.start_app()  # started meanwhile: nothing to do
