@@ -27,10 +27,7 @@ def nothing_lost(history: History) -> CheckResult:
     for order_id in sorted(history.accepted):
         status = history.statuses.get(order_id)
         if status is None:
-            problems.append(
-                f"{noun} {order_id} was {accepted} but Dapr does not know it (or could not "
-                "read it): lost"
-            )
+            problems.append(f"{noun} {order_id} was {accepted} but Dapr does not know it: lost")
         elif not status.terminal:
             last = history.last_events.get(order_id, "history not read")
             problems.append(
