@@ -100,8 +100,10 @@ def exactly_once(history: History, expectation: Expectation | None = None) -> Ch
                 f"{_clock(e.ts)} by pid {e.pid} (task {e.task_execution_id})"
                 for e in sorted(applied, key=lambda e: e.ts)
             )
+            # An order's effects are keyed by the order; any other app names its subject.
+            what = "order" if history.kind == "orders" else "subject"
             failures.append(
-                f"order {subject}: {kind} applied {len(applied)} times: {times}; "
+                f"{what} {subject}: {kind} applied {len(applied)} times: {times}; "
                 f"the second {_cause(history, second.ts)}; "
                 f"{duplicate_kind(applied)}"
             )
@@ -119,7 +121,7 @@ def exactly_once(history: History, expectation: Expectation | None = None) -> Ch
         observed = {kind for (kind, subject) in by_key if subject == order_id}
         required, forbidden = expectation(status, observed)
         for kind in sorted(required - observed):
-            line = f"order {order_id} ({order_result(status)}): no {kind} effect recorded"
+            line = f"{history.noun} {order_id} ({order_result(status)}): no {kind} effect recorded"
             activity = applied_by.get(kind)
             died = (
                 (order_id, activity) in open_calls
@@ -134,12 +136,12 @@ def exactly_once(history: History, expectation: Expectation | None = None) -> Ch
                 failures.append(line)
         for kind in sorted(observed & forbidden):
             failures.append(
-                f"order {order_id} ({order_result(status)}): unexpected {kind} effect"
+                f"{history.noun} {order_id} ({order_result(status)}): unexpected {kind} effect"
             )
     reexec = history.ledger.reexecutions()
     extra = sum(reexec.values())
     summary = (
-        f"{len(history.ledger.effects)} effects for {len(history.statuses)} orders; "
+        f"{len(history.ledger.effects)} effects for {len(history.statuses)} {history.noun}s; "
         f"{extra} activity re-execution(s) (allowed)"
     )
     if failures:

@@ -20,7 +20,7 @@ def _metadata_line(history: History) -> str:
 
 
 def _noun(history: History) -> str:
-    return "order" if history.kind == "orders" else "instance"
+    return history.noun
 
 
 def _existing_uncertain(history: History) -> list[str]:

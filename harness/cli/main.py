@@ -38,14 +38,27 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def configure_logging(*, verbose: bool) -> None:
+    """The harness's own messages (loggers under ``harness``) at INFO, DEBUG with
+    ``--verbose``, as ``dapr-chaos: ...`` on stderr. Other libraries only warn: the Dapr
+    SDK announces every registration at INFO when the replay check imports the user's
+    workflow code in this process, and those lines are not ours to print."""
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="dapr-chaos: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger().setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("harness").setLevel(logging.DEBUG if verbose else logging.INFO)
+    # The SDK's loggers carry a handler of their own: without a level they print their
+    # INFO lines whatever the root says.
+    logging.getLogger("WorkflowRuntime").setLevel(logging.NOTSET if verbose else logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(verbose=args.verbose)
     # Explicitly, because a parent that ignores SIGINT (a non-interactive shell's `&`, a
     # pytest-xdist worker) hands that to us, and Python then installs no Ctrl-C handler.
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -10,7 +10,6 @@ that does not import, a workflow the code does not register).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -71,8 +70,6 @@ def cmd_history_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
-    # The SDK announces every registration at INFO; the report is what matters here.
-    logging.getLogger("WorkflowRuntime").setLevel(logging.WARNING)
     report = replay_histories(args.workflows, args.histories)
     print(report.report())
     return 0 if report.clean else 1

@@ -77,7 +77,10 @@ def run_schedule(
         raise ConfigError(f"pace must be >= 0 seconds, got {pace}")
     if checks is not None and "same-as-fault-free" in checks:
         phase("baseline")
-        workload.run_baseline(count, timeout=schedule.verify_deadline)
+        # Fault-free means no failpoint either: the scenario armed them already, and a
+        # crash here would have no supervisor to restart the app.
+        with chaos.failpoints.suspended():
+            workload.run_baseline(count, timeout=schedule.verify_deadline)
     phase("chaos")
     chaos.timeline.mark("phase", "chaos")
     started = time.monotonic()

@@ -6,8 +6,10 @@ seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -81,6 +83,21 @@ class Failpoints:
             path.unlink(missing_ok=True)
         for path in self.directory.glob("*.fired"):
             path.unlink(missing_ok=True)
+
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """Disarm everything for the duration of the block, then arm it all again as it
+        was: a fault-free run in between (the baseline of ``same-as-fault-free``) neither
+        fires a failpoint nor counts a hit (unarmed failpoints are not counted), so "the
+        Nth hit" still means the Nth of the chaos phase."""
+        armed = dict(self._armed)
+        self._armed.clear()
+        self._write()
+        try:
+            yield
+        finally:
+            self._armed.update(armed)
+            self._write()
 
     @property
     def armed(self) -> dict[str, Failpoint]:

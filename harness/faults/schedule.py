@@ -49,7 +49,7 @@ class OnFailpoint:
 
 @dataclass(frozen=True)
 class OnCompleted:
-    """Once ``count`` orders of this run are terminal."""
+    """Once ``count`` instances of this run (orders, or workflow instances) are terminal."""
 
     count: int
 
@@ -58,7 +58,7 @@ class OnCompleted:
             raise ConfigError(f"completion trigger count must be >= 1, got {self.count}")
 
     def describe(self) -> str:
-        return f"once {self.count} orders are terminal"
+        return f"once {self.count} instances are terminal"  # orders are instances too
 
 
 Trigger = At | OnFailpoint | OnCompleted

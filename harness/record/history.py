@@ -123,6 +123,12 @@ class History:
             if s is not None and (i in self.accepted or i in self.uncertain)
         }
 
+    @property
+    def noun(self) -> str:
+        """What one started thing is called in evidence: "order" for the order API, else
+        "instance" (a workflow instance)."""
+        return "order" if self.kind == "orders" else "instance"
+
     @cached_property
     def accepted(self) -> dict[str, Attempt]:
         """Attempts that were accepted (ok)."""

@@ -62,7 +62,10 @@ def check_dependencies(dependencies: Mapping[str, str]) -> None:
 class AppSpec:
     """How to run the workflow app.
 
-    ``command`` is run as given (like ``dapr run -- COMMAND``). ``wait_for_workers``: the
+    ``command`` is run as given (like ``dapr run -- COMMAND``), except that ``${NAME}``
+    in an argument is replaced from the app's environment (e.g. ``${GO_CHAIN_BINARY}``
+    for a binary a test built; a name that is not set is a ConfigError when the app
+    starts). ``wait_for_workers``: the
     app counts as ready only once daprd reports a connected workflow worker.
     ``health_path``: also wait for ``GET http://127.0.0.1:$APP_PORT<health_path>`` → 200.
     ``env`` values may name the harness's variables as ``${NAME}`` (e.g.

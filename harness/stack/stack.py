@@ -36,7 +36,7 @@ from harness.stack.config import (
     StackConfig,
     dependency_env,
 )
-from harness.stack.environment import expand
+from harness.stack.environment import expand, expand_command
 from harness.stack.members import App, Daprd, Member, Placement, Scheduler, Toxiproxy, Valkey
 from harness.stack.ports import HOST, PortBlock, reserve_block
 from harness.stack.process import ManagedProcess, MemberProcess
@@ -236,9 +236,10 @@ class Stack:
 
     def _app_member(self, spec: AppSpec) -> App:
         assert self.run_dir is not None
+        env = self.app_env(spec.env, instrument=spec.instrument)
         return App(
-            list(spec.command),
-            self.app_env(spec.env, instrument=spec.instrument),
+            expand_command(spec.command, env),
+            env,
             self.run_dir,
             daprd=self.daprd,
             wait_for_workers=spec.wait_for_workers,
@@ -487,8 +488,11 @@ class Stack:
         member.process.stop(self.config.stop_grace)
         return self.start_member(name, timeout=timeout)
 
-    def start_member(self, name: str, *, timeout: float | None = None) -> float:
-        """Start a member that is down (killed or exited) and wait until it is ready."""
+    def start_member(
+        self, name: str, *, timeout: float | None = None, wait: bool = True
+    ) -> float:
+        """Start a member that is down (killed or exited) and wait until it is ready
+        (unless ``wait`` is False: the caller waits its own way). Returns seconds waited."""
         member = self.member(name)
         # A timed heal (a timer thread) and the stack-wide heal may both find a member
         # down: one check-reap-spawn at a time, so the second sees it running.
@@ -498,6 +502,8 @@ class Stack:
             member.process.stop(0)  # reap what is left of the old process group
             member.process.start()
             self._register(name, member.process)
+        if not wait:
+            return 0.0
         return member.wait_ready(timeout or self._ready_timeout(name))
 
     def _ready_timeout(self, name: str) -> float:

@@ -229,7 +229,10 @@ class Workflows:
     def run_baseline(self, count: int, *, timeout: float = 60.0) -> None:
         """Run each distinct input of the next ``count`` starts once, without faults, as
         ``<prefix>base-<n>``, and keep its final status by input (for the
-        ``same-as-fault-free`` check). Call it before the faults."""
+        ``same-as-fault-free`` check). Call it before the faults. A run still not terminal
+        after ``timeout`` seconds is kept as it was then (the check calls its instances
+        UNKNOWN): a fault-free run that never finishes is the app's doing, for the checks
+        to report, not a reason to abandon the experiment."""
         if self.workflow is None:
             raise ConfigError("a baseline needs the workload's workflow name")
         start = len(self.attempts())
@@ -239,5 +242,10 @@ class Workflows:
             instance = f"{self.prefix}base-{n}"
             self.api.start(self.workflow, instance, value)
             ids[input_key(value)] = instance
-        done = self.wait_terminal(ids.values(), timeout=timeout)
+        try:
+            done: dict[str, InstanceStatus | None] = dict(
+                self.wait_terminal(ids.values(), timeout=timeout)
+            )
+        except WorkloadError:
+            done = {instance: self.api.status(instance) for instance in ids.values()}
         self.baseline = {key: done.get(instance) for key, instance in ids.items()}

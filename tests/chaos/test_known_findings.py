@@ -86,7 +86,7 @@ def test_a_dropped_worker_stream_can_leave_actor_types_unregistered() -> None:
     """The same race without the app dying: the app->daprd link goes down for 0.5 s, the
     worker reconnects at once, and it can end up connected but unregistered (explore met
     it on the correct app). Heal recognises the signature after the worker grace and
-    recovers with a daprd soft restart; the finding is a known upstream one, and the
+    recovers with a daprd restart; the finding is a known upstream one, and the
     orders complete. Like the restart race it shows soon after a stack starts: each trial
     gets a fresh stack."""
     budget = 25
@@ -103,7 +103,7 @@ def test_a_dropped_worker_stream_can_leave_actor_types_unregistered() -> None:
         if chaos.known_findings:
             finding = chaos.known_findings[0]
             assert finding.startswith(KNOWN_REGISTRATION_RACE), finding
-            assert "recovered by a daprd soft restart" in finding
+            assert "recovered by a daprd restart" in finding
             assert "recovered from" in verification.result("worker-health").summary
             return
     pytest.xfail(f"the registration race did not show in {budget} fresh stacks")

@@ -10,7 +10,7 @@ from harness import At, Chaos, FaultError, FaultEvent, Kill, LoadProfile, Schedu
 
 def test_an_app_kill_under_load_shows_a_dip_and_a_recovery(dapr_stack: Stack, chaos: Chaos) -> None:
     # The app stays down 4 s: faster crash/restart cycles meet a known dapr race (see
-    # Chaos) more often. 28 s leave room for heal's 8 s probe plus a daprd soft restart
+    # Chaos) more often. 28 s leave room for heal's 8 s probe plus a daprd restart
     # if it happens anyway, and then for the 3 s recovery window.
     schedule = Schedule((FaultEvent(At(5.0), Kill("app"), duration=4.0),))
     profile = LoadProfile(users=4, spawn_rate=4, duration=28)

@@ -4,9 +4,10 @@ The race itself shows only by chance on a real stack (the slow tests loop for it
 here a fake daprd serves ``/v1.0/metadata`` over HTTP on 127.0.0.1 (API token checked, as
 daprd does) and writes daprd's log, behaving as daprd 1.18.3 does in each case: the
 worker stream up but ``connectedWorkers`` 0 with "actor type ... not registered" in the
-log until a runtime restart (the race), a worker that is only slow, and a worker that
+log until daprd restarts (the race), a worker that is only slow, and a worker that
 really quit (the app's fault, never the upstream defect). The supervisor under test is
-the real one; only the stack around it is fake.
+the real one; only the stack around it is fake. Recovery is a full daprd restart, never
+SIGHUP (a soft restart can corrupt workflow state: README, upstream findings).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from harness.stack.supervisor import (
 )
 
 TOKEN = "test-token"
+STREAM_UP = 'time="2026-12-02T10:00:00Z" level=info msg="work item stream established"'
+DISSEMINATED = 'time="2026-12-02T10:00:00Z" level=info msg="Dissemination complete"'
 RACE_LINE = (
     'time="2026-12-02T10:00:00Z" level=error msg="error from worker: actor type '
     "dapr.internal.default.orders.activity is not registered\" app_id=orders scope=dapr.wfengine"
@@ -88,13 +91,13 @@ class DaprdBehaviour:
     """How the fake daprd counts the app's worker.
 
     ``race``: after an app start the stream is up but no worker is counted, with the
-    race's log line, until a runtime restart; ``sighup_heals``: whether a soft restart
-    (SIGHUP) is enough or only a full restart is; ``worker_after``: seconds after an app
-    start that an unraced worker is counted (None: it never is: the worker quit).
+    race's log lines, until daprd restarts; ``restarts_to_heal``: how many daprd
+    restarts that takes; ``worker_after``: seconds after an app start that an unraced
+    worker is counted (None: it never is: the worker quit).
     """
 
     race: bool = False
-    sighup_heals: bool = True
+    restarts_to_heal: int = 1
     worker_after: float | None = 0.0
     workers: int = 0
     app_started: float = 0.0
@@ -156,16 +159,15 @@ class FakeDaprd:
         return readiness.daprd_metadata(self.http_port, TOKEN)
 
     def soft_restart(self) -> None:
-        self.behaviour.soft_restarts += 1
-        self.process.write('level=info msg="Received signal \'hangup\'; restarting"')
-        if self.behaviour.race and self.behaviour.sighup_heals:
-            self.behaviour.race = False
-            self.behaviour.workers = 1
+        self.behaviour.soft_restarts += 1  # the supervisor must never use it
 
     def full_restart(self) -> None:
         self.behaviour.full_restarts += 1
-        self.behaviour.race = False
-        self.behaviour.workers = 1
+        if self.behaviour.race and self.behaviour.full_restarts >= self.behaviour.restarts_to_heal:
+            self.behaviour.race = False
+            self.behaviour.workers = 1
+            self.process.write(STREAM_UP)
+            self.process.write(DISSEMINATED)
 
     def close(self) -> None:
         self._server.shutdown()
@@ -175,6 +177,11 @@ class FakeDaprd:
 @dataclass
 class FakeMember:
     process: FakeProcess
+    stack: FakeStack | None = None
+
+    def wait_ready(self, timeout: float) -> float:
+        assert self.stack is not None
+        return self.stack.wait_app(timeout)
 
 
 @dataclass
@@ -189,7 +196,7 @@ class FakeStack:
         self.daprd = daprd
         self.members: dict[str, FakeMember] = {
             "daprd": FakeMember(daprd.process),
-            "app": FakeMember(app),
+            "app": FakeMember(app, self),
         }
         self.config = FakeConfig()
         self.app_starts = 0
@@ -197,7 +204,12 @@ class FakeStack:
     def process(self, name: str) -> FakeProcess:
         return self.members[name].process
 
-    def start_member(self, name: str, *, timeout: float | None = None) -> float:
+    def member(self, name: str) -> FakeMember:
+        return self.members[name]
+
+    def start_member(
+        self, name: str, *, timeout: float | None = None, wait: bool = True
+    ) -> float:
         process = self.members[name].process
         process.start()
         if name != "app":
@@ -206,13 +218,18 @@ class FakeStack:
         behaviour = self.daprd.behaviour
         behaviour.app_started = time.time()
         if behaviour.race:
+            # The worker's stream comes up, its actor types are never disseminated.
+            self.daprd.process.write(STREAM_UP)
             self.daprd.process.write(RACE_LINE)
-        # The real App.wait_ready: the worker counted in daprd's metadata.
+        return self.wait_app(timeout or self.config.ready_timeout) if wait else 0.0
+
+    def wait_app(self, timeout: float) -> float:
+        """The real App.wait_ready: the worker counted in daprd's metadata."""
         return readiness.wait_for(
             "workflows.connectedWorkers >= 1 in daprd metadata",
             lambda: readiness.workflow_workers(self.daprd.metadata()) >= 1,
-            process=process,  # type: ignore[arg-type]
-            timeout=timeout or self.config.ready_timeout,
+            process=self.process("app"),  # type: ignore[arg-type]
+            timeout=timeout,
         )
 
     def restart_member(self, name: str, *, timeout: float | None = None) -> float:
@@ -236,7 +253,12 @@ def make(tmp_path: Path) -> Iterator[Any]:
         daprd = FakeDaprd(behaviour, tmp_path / "daprd.log")
         made.append(daprd)
         stack = FakeStack(daprd, FakeProcess("app", tmp_path / "app.log"))
-        options = {"worker_grace": 1.5, "app_restart_delay": 0.0, "worker_probe": 0.5} | options
+        options = {
+            "worker_grace": 1.5,
+            "app_restart_delay": 0.0,
+            "worker_probe": 1.0,
+            "race_settle": 0.3,
+        } | options
         supervisor = Supervisor(
             cast(Any, stack), Timeline(), cast(Any, NoHits()), since=time.time(), **options
         )
@@ -251,42 +273,44 @@ def windows(supervisor: Supervisor, kind: str) -> list[Any]:
     return [w for w in supervisor.timeline.windows if w.kind == kind]
 
 
-def test_an_app_start_into_the_race_is_recognised_and_healed_by_a_soft_restart(make: Any) -> None:
+def test_an_app_start_into_the_race_is_recognised_and_healed_by_a_daprd_restart(
+    make: Any,
+) -> None:
     supervisor, stack = make(DaprdBehaviour(race=True))
     supervisor.start_app()
     behaviour = stack.daprd.behaviour
-    assert behaviour.soft_restarts == 1 and behaviour.full_restarts == 0
+    assert behaviour.full_restarts == 1 and behaviour.soft_restarts == 0
     assert supervisor.findings.worker == []
     [known] = supervisor.findings.known
     assert known.startswith(KNOWN_REGISTRATION_RACE)
-    assert "not registered" in known and "soft restart (SIGHUP)" in known
+    assert "not registered" in known and "recovered by a daprd restart" in known
     # The evidence is daprd's own log line, quoted.
     assert "dapr.internal.default.orders.activity" in known
-    [heal] = windows(supervisor, "soft-restart")
+    [heal] = windows(supervisor, "restart")
     assert heal.detail == RACE_HEAL and heal.end is not None
     # The time the runtime was unavailable because of the race, for the SLO apart.
     [upstream] = windows(supervisor, "upstream")
-    assert upstream.end is not None and upstream.end - upstream.start >= 0.5
+    assert upstream.end is not None and upstream.end - upstream.start >= 0.3
     assert readiness.workflow_workers(stack.daprd.metadata()) == 1
 
 
-def test_when_sighup_does_not_clear_the_race_a_full_restart_does(make: Any) -> None:
-    supervisor, stack = make(DaprdBehaviour(race=True, sighup_heals=False))
+def test_when_one_restart_does_not_clear_the_race_a_second_does(make: Any) -> None:
+    supervisor, stack = make(DaprdBehaviour(race=True, restarts_to_heal=2))
     supervisor.start_app()
     behaviour = stack.daprd.behaviour
-    assert (behaviour.soft_restarts, behaviour.full_restarts) == (1, 1)
+    assert (behaviour.soft_restarts, behaviour.full_restarts) == (0, 2)
     [known] = supervisor.findings.known
-    assert "SIGHUP did not help" in known
+    assert "a second daprd restart" in known
     assert [w.kind for w in supervisor.timeline.windows if w.detail == RACE_HEAL] == [
-        "soft-restart",
+        "restart",
         "restart",
     ]
 
 
 def test_a_slow_worker_without_the_signature_is_waited_for_not_called_a_race(make: Any) -> None:
-    supervisor, stack = make(DaprdBehaviour(worker_after=1.0))
+    supervisor, stack = make(DaprdBehaviour(worker_after=1.5))
     supervisor.start_app()
-    assert stack.daprd.behaviour.soft_restarts == 0
+    assert stack.daprd.behaviour.full_restarts == 0
     assert supervisor.findings.known == [] and supervisor.findings.worker == []
     assert windows(supervisor, "upstream") == []
 
@@ -299,7 +323,7 @@ def test_a_worker_that_quit_is_the_apps_finding_never_the_upstream_race(make: An
     assert supervisor.findings.known == []
     [lost] = supervisor.findings.worker
     assert "no workflow worker connected" in lost and "pid 4242" in lost
-    assert stack.daprd.behaviour.soft_restarts == 0  # no recovery without the signature
+    assert stack.daprd.behaviour.full_restarts == 0  # no recovery without the signature
     assert windows(supervisor, "upstream") == []
 
 
@@ -317,18 +341,18 @@ def test_a_reconnect_into_the_race_found_after_the_grace_is_recovered(make: Any)
     behaviour = DaprdBehaviour(race=True)
     supervisor, stack = make(behaviour)
     stack.process("app").start()
+    stack.daprd.process.write(STREAM_UP)
     stack.daprd.process.write(RACE_LINE)
     supervisor.wait_workers(timeout=2)
     assert supervisor.findings.worker == []
     [known] = supervisor.findings.known
     assert known.startswith(KNOWN_REGISTRATION_RACE) and "pid 4242" in known
-    assert behaviour.soft_restarts == 1
+    assert behaviour.full_restarts == 1 and behaviour.soft_restarts == 0
     assert len(windows(supervisor, "upstream")) == 1
 
 
 def test_a_race_that_no_restart_clears_is_an_error_not_a_pass(make: Any) -> None:
-    supervisor, stack = make(DaprdBehaviour(race=True, sighup_heals=False))
-    stack.daprd.full_restart = lambda: None  # daprd never gets the worker back
+    supervisor, _stack = make(DaprdBehaviour(race=True, restarts_to_heal=3))
     with pytest.raises(StackError, match="stayed unregistered"):
         supervisor.start_app()
     assert supervisor.findings.known == []

@@ -3,9 +3,9 @@
 // Workflow "chain" takes a JSON string and calls the activities "step1", "step2" and
 // "step3" in sequence; each appends "|" and its own name to the string it gets, so the
 // input "x" gives the output "x|step1|step2|step3". Every activity records its invocation,
-// one effect (kind "chain.appended", subject the workflow instance id, application
-// "<instance id>:<activity>": a pure step re-executed is the same application) and hits
-// the failpoints "<activity>.before" and "<activity>.after".
+// one effect (kind "chain.appended", subject "<instance id>/<activity>": one per step,
+// application "<instance id>:<activity>": a pure step re-executed is the same
+// application) and hits the failpoints "<activity>.before" and "<activity>.after".
 //
 // There is no HTTP API: workflows are started over daprd's gRPC workflow API. The app
 // runs the workflow worker until SIGTERM or SIGINT. It reads DAPR_GRPC_ENDPOINT (or
@@ -68,7 +68,7 @@ func appender(name string) workflow.Activity {
 			return nil, err
 		}
 		value := in.Value + "|" + name
-		if err := scope.Effect("chain.appended", in.InstanceID, in.InstanceID+":"+name, map[string]any{"value": value}); err != nil {
+		if err := scope.Effect("chain.appended", in.InstanceID+"/"+name, in.InstanceID+":"+name, map[string]any{"value": value}); err != nil {
 			return nil, err
 		}
 		if err := scope.Failpoint(name + ".after"); err != nil {
