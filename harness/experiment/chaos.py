@@ -319,11 +319,13 @@ class Chaos:
     ) -> Verification:
         """Heal (unless ``heal=False``), wait for the instances, run ``checks`` (default:
         those of the workload's kind: the order checks for orders, the workflow checks
-        otherwise)."""
+        otherwise). An armed failpoint that never fired is a FaultError, judged once the
+        instances are done (before, they may just not have reached it yet)."""
         if heal:
             self.heal()
+        history = self.observe(workload, deadline=deadline)
         self.check_failpoints_fired(workload.prefix)
-        return self.judge(self.observe(workload, deadline=deadline), checks)
+        return self.judge(history, checks)
 
     def judge(self, history: History, checks: Sequence[str] | None = None) -> Verification:
         """Run the named ``checks`` (default: the workload kind's) and the extra checks on

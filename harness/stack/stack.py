@@ -123,7 +123,28 @@ class Stack:
         if app is None or not app.hosted:
             return
         check = [app.command[0], "-m", HOST_MODULE, "--check", *app.command[3:]]
-        env = {**os.environ, **app.env, "DAPR_CHAOS_RUN_DIR": ""}
+        # Nothing runs yet, so the variables the app's env may name (${DAPR_CHAOS_DEP_*},
+        # ${DAPR_GRPC_ENDPOINT}, ...) stand for a closed loopback port: code that reads
+        # them at import gets well-formed values, and one that connects at import is
+        # refused at once (and never reaches anything).
+        closed = f"{HOST}:9"
+        standin = {
+            **os.environ,
+            "DAPR_GRPC_PORT": "9",
+            "DAPR_HTTP_PORT": "9",
+            "DAPR_GRPC_ENDPOINT": closed,
+            "DAPR_HTTP_ENDPOINT": f"http://{closed}",
+            "DAPR_RUNTIME_HOST": HOST,
+            "APP_PORT": "9",
+            "APP_ID": self.config.app_id,
+            "DAPR_CHAOS_RUN_DIR": "",
+            "DAPR_CHAOS_VALKEY_URL": f"redis://{closed}/0",
+        }
+        for name, address in app.dependencies.items():
+            standin[dependency_env(name)] = closed
+            if address == STACK_VALKEY:
+                standin[f"{dependency_env(name)}_URL"] = f"redis://{closed}/0"
+        env = {**standin, **expand(app.env, standin)}
         try:
             proc = subprocess.run(
                 check, cwd=app.cwd, env=env, capture_output=True, text=True, timeout=120

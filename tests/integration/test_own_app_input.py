@@ -4,18 +4,14 @@ workflow input that is not JSON, an unknown workflow name."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from harness.testing import registry_dir
 from tests.commands import run_cli
 
 APPS = Path(__file__).resolve().parent / "apps"
-
-
-def _runs() -> set[Path]:
-    return set(registry_dir().glob("*.json"))
 
 
 @pytest.mark.parametrize(
@@ -30,14 +26,17 @@ def _runs() -> set[Path]:
     ],
 )
 def test_bad_input_about_your_app_is_exit_2_and_starts_nothing(
-    args: list[str], message: str
+    args: list[str], message: str, tmp_path: Path
 ) -> None:
-    before = _runs()
-    proc = run_cli(*args, cwd=APPS, timeout=120)
+    # A run registry of its own (it lives under TMPDIR): another xdist worker's stacks
+    # register in the shared one meanwhile.
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = run_cli(*args, cwd=APPS, timeout=120, env=env)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert "error:" in last and message in last, proc.stderr  # one line says what and why
-    assert _runs() <= before  # no run was registered: nothing started
+    registry = tmp_path / f"dapr-chaos-{os.getuid()}" / "runs"
+    assert not list(registry.glob("*.json"))  # no run was registered: nothing started
 
 
 def test_an_unknown_workflow_in_a_load_lists_the_registered_ones() -> None:
