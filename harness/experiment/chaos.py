@@ -261,17 +261,32 @@ class Chaos:
         fired = {h.name for h in self.hits.hits(prefix) if h.fired and h.ts >= self.started}
         return sorted(acting - fired)
 
-    def check_failpoints_fired(self, prefix: str = "") -> None:
+    def judge_failpoints(self, verification: Verification, prefix: str = "") -> None:
         """A failpoint armed with an action that never fired (in this run's instances,
-        ``prefix``) did nothing: an error. A leftover instance of an earlier test that
-        reaches it does not count."""
+        ``prefix``) did nothing. When the checks passed that is an error (FaultError): the
+        run did not test what it claimed. When they failed, the app's failure stands (an
+        instance that fails before it reaches the failpoint cannot fire it) and a VACUOUS
+        ``failpoints`` result names the idle ones. A leftover instance of an earlier test
+        that reaches it does not count."""
         idle = self.unfired_failpoints(prefix)
-        if idle:
-            raise FaultError(
-                f"failpoint(s) {', '.join(idle)} were armed but never fired, so they did "
-                "nothing: check the names against the app's failpoint() calls and that the "
-                "workload reaches them"
+        if not idle:
+            return
+        names = ", ".join(idle)
+        if verification.verdict is Verdict.FAIL:
+            verification.results.append(
+                CheckResult(
+                    "failpoints",
+                    Verdict.VACUOUS,
+                    f"{names} armed but never fired: the instances failed before they "
+                    "reached them (see the failing checks)",
+                    [f"{name}: armed, never fired" for name in idle],
+                )
             )
+            return
+        raise FaultError(
+            f"failpoint(s) {names} were armed but never fired, so they did nothing: check "
+            "the names against the app's failpoint() calls and that the workload reaches them"
+        )
 
     # -- heal --------------------------------------------------------------------------
 
@@ -319,20 +334,24 @@ class Chaos:
     ) -> Verification:
         """Heal (unless ``heal=False``), wait for the instances, run ``checks`` (default:
         those of the workload's kind: the order checks for orders, the workflow checks
-        otherwise). An armed failpoint that never fired is a FaultError, judged once the
-        instances are done (before, they may just not have reached it yet)."""
+        otherwise). An armed failpoint that never fired is judged once the instances are
+        done (before, they may just not have reached it yet): :meth:`judge_failpoints`."""
         if heal:
             self.heal()
         history = self.observe(workload, deadline=deadline)
-        self.check_failpoints_fired(workload.prefix)
-        return self.judge(history, checks)
+        return self.judge(history, checks, prefix=workload.prefix)
 
-    def judge(self, history: History, checks: Sequence[str] | None = None) -> Verification:
+    def judge(
+        self, history: History, checks: Sequence[str] | None = None, *, prefix: str | None = None
+    ) -> Verification:
         """Run the named ``checks`` (default: the workload kind's) and the extra checks on
-        ``history``; tell ``on_verification``."""
+        ``history``; with ``prefix`` (the workload's), judge the failpoints armed here
+        (:meth:`judge_failpoints`); tell ``on_verification``."""
         verification = run_checks(history, checks)
         if self.extra_checks is not None:
             verification.results.extend(self.extra_checks(history))
+        if prefix is not None:
+            self.judge_failpoints(verification, prefix)
         if self.on_verification is not None:
             self.on_verification(verification)
         return verification

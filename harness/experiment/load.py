@@ -303,7 +303,7 @@ def _result(
     verification: Verification | None = None
     if chaos is not None:
         deadline = schedule.verify_deadline if schedule else DRAIN_DEADLINE_S
-        # Healed already (run_load's finally); verify also fails armed failpoints that
+        # Healed already (run_load's finally); verify also judges armed failpoints that
         # never fired.
         verification = chaos.verify(workload, deadline=deadline, checks=checks, heal=False)
         statuses = {oid: verification.history.statuses.get(oid) for oid in accepted}
