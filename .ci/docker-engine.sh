@@ -42,9 +42,16 @@ if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/n
     rm -f /var/run/docker.pid
 fi
 echo "docker-engine: starting dockerd (log: $LOG)"
-# Its own session: a Ctrl-C on `make test` must not reach the engine.
-setsid nohup dockerd --host "$SOCK" --iptables=false --ip6tables=false --bridge=none \
-    >"$LOG" 2>&1 </dev/null &
+# Its own session: a Ctrl-C on `make test` must not reach the engine. No descriptor of
+# ours beyond stdio either: a lock the caller holds (`flock LOCK make test`) must end with
+# the caller, not live as long as the engine.
+(
+    for fd in $(ls /proc/$BASHPID/fd); do
+        [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+    done
+    exec setsid nohup dockerd --host "$SOCK" --iptables=false --ip6tables=false --bridge=none \
+        >"$LOG" 2>&1 </dev/null
+) &
 for _ in $(seq 1 60); do
     if engine_up; then
         echo "docker-engine: dockerd is up"
