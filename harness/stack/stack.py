@@ -16,7 +16,6 @@ import logging
 import os
 import secrets
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -28,9 +27,9 @@ from harness.app._instrument import AUTOINSTRUMENT_DIR, REGISTRY_FILE
 from harness.errors import ConfigError, StackError
 from harness.runtime.provision import Binaries, provision_stack
 from harness.settings import Settings
+from harness.stack.app_check import check_hosted_code
 from harness.stack.components import render_components
 from harness.stack.config import (
-    HOST_MODULE,
     STACK_VALKEY,
     AppSpec,
     StackConfig,
@@ -101,7 +100,8 @@ class Stack:
         for line in reap_orphans():
             log.warning(line)
         started = time.monotonic()
-        self._check_hosted_app()
+        if self.config.app is not None:
+            check_hosted_code(self.config.app, self.config.app_id)
         if self.config.backend == "containers":
             binaries = self._container_binaries()
         else:
@@ -115,48 +115,6 @@ class Stack:
         self.timings["total"] = time.monotonic() - started
         log.info("stack ready in %.2fs (run dir %s)", self.timings["total"], self.run_dir)
         return self
-
-    def _check_hosted_app(self) -> None:
-        """Before anything starts: hosted workflow code must import and register at least
-        one workflow, or the run is bad input (one ConfigError with the host's reason)."""
-        app = self.config.app
-        if app is None or not app.hosted:
-            return
-        check = [app.command[0], "-m", HOST_MODULE, "--check", *app.command[3:]]
-        # Nothing runs yet, so the variables the app's env may name (${DAPR_CHAOS_DEP_*},
-        # ${DAPR_GRPC_ENDPOINT}, ...) stand for a closed loopback port: code that reads
-        # them at import gets well-formed values, and one that connects at import is
-        # refused at once (and never reaches anything).
-        closed = f"{HOST}:9"
-        standin = {
-            **os.environ,
-            "DAPR_GRPC_PORT": "9",
-            "DAPR_HTTP_PORT": "9",
-            "DAPR_GRPC_ENDPOINT": closed,
-            "DAPR_HTTP_ENDPOINT": f"http://{closed}",
-            "DAPR_RUNTIME_HOST": HOST,
-            "APP_PORT": "9",
-            "APP_ID": self.config.app_id,
-            "DAPR_CHAOS_RUN_DIR": "",
-            "DAPR_CHAOS_VALKEY_URL": f"redis://{closed}/0",
-        }
-        for name, address in app.dependencies.items():
-            standin[dependency_env(name)] = closed
-            if address == STACK_VALKEY:
-                standin[f"{dependency_env(name)}_URL"] = f"redis://{closed}/0"
-        env = {**standin, **expand(app.env, standin)}
-        try:
-            proc = subprocess.run(
-                check, cwd=app.cwd, env=env, capture_output=True, text=True, timeout=120
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ConfigError(f"cannot check the workflow code {app.workflows}: {exc}") from None
-        if proc.returncode != 0:
-            lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-            why = lines[-1] if lines else f"exit status {proc.returncode}"
-            raise ConfigError(
-                f"{why.removeprefix('dapr-chaos host: error: ')} (app {app.workflows})"
-            )
 
     def _container_binaries(self) -> Binaries:
         """Container backend: reap dead runs' containers, make sure every image is there
@@ -509,9 +467,7 @@ class Stack:
         member.process.stop(self.config.stop_grace)
         return self.start_member(name, timeout=timeout)
 
-    def start_member(
-        self, name: str, *, timeout: float | None = None, wait: bool = True
-    ) -> float:
+    def start_member(self, name: str, *, timeout: float | None = None, wait: bool = True) -> float:
         """Start a member that is down (killed or exited) and wait until it is ready
         (unless ``wait`` is False: the caller waits its own way). Returns seconds waited."""
         member = self.member(name)

@@ -1,0 +1,65 @@
+"""Before a stack starts: hosted workflow code must import and register at least one
+workflow, or the run is bad input. Checked in a child process (the code is the user's:
+it may fail to import, or exit), with stand-in values for everything the stack would
+give it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from harness.errors import ConfigError
+from harness.stack.config import HOST_MODULE, STACK_VALKEY, AppSpec, dependency_env
+from harness.stack.environment import expand
+from harness.stack.ports import HOST
+
+CHECK_TIMEOUT_S = 120.0  # an import that takes longer is reported as a failure
+
+
+def standin_env(app: AppSpec, app_id: str) -> dict[str, str]:
+    """The environment the check runs in: ours, with every variable the stack would set
+    (and the app's env may name: ${DAPR_CHAOS_DEP_*}, ${DAPR_GRPC_ENDPOINT}, ...) standing
+    for a closed loopback port. Code that reads them at import gets well-formed values;
+    code that connects at import is refused at once and reaches nothing."""
+    closed = f"{HOST}:9"
+    standin = {
+        **os.environ,
+        "DAPR_GRPC_PORT": "9",
+        "DAPR_HTTP_PORT": "9",
+        "DAPR_GRPC_ENDPOINT": closed,
+        "DAPR_HTTP_ENDPOINT": f"http://{closed}",
+        "DAPR_RUNTIME_HOST": HOST,
+        "APP_PORT": "9",
+        "APP_ID": app_id,
+        "DAPR_CHAOS_RUN_DIR": "",
+        "DAPR_CHAOS_VALKEY_URL": f"redis://{closed}/0",
+    }
+    for name, address in app.dependencies.items():
+        standin[dependency_env(name)] = closed
+        if address == STACK_VALKEY:
+            standin[f"{dependency_env(name)}_URL"] = f"redis://{closed}/0"
+    return {**standin, **expand(app.env, standin)}
+
+
+def check_hosted_code(app: AppSpec, app_id: str) -> None:
+    """For a hosted app (``app.workflows``): import the code the way the host will and
+    require a registered workflow. Raises one ConfigError with the host's reason; does
+    nothing for an app given as a command."""
+    if not app.hosted:
+        return
+    check = [app.command[0], "-m", HOST_MODULE, "--check", *app.command[3:]]
+    try:
+        proc = subprocess.run(
+            check,
+            cwd=app.cwd,
+            env=standin_env(app, app_id),
+            capture_output=True,
+            text=True,
+            timeout=CHECK_TIMEOUT_S,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ConfigError(f"cannot check the workflow code {app.workflows}: {exc}") from None
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+        why = lines[-1] if lines else f"exit status {proc.returncode}"
+        raise ConfigError(f"{why.removeprefix('dapr-chaos host: error: ')} (app {app.workflows})")
