@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from harness.checks.result import CheckResult, Verdict
     from harness.checks.verification import Verification
     from harness.experiment.chaos import Chaos
+    from harness.report.dashboard_server import Dashboard
     from harness.scenario.campaign import Campaign
     from harness.scenario.outcome import ScenarioOutcome
     from harness.stack.stack import Stack
@@ -79,6 +80,7 @@ PLUGIN_OPTIONS = (
         "(default: it passes, reported as KNOWN-UPSTREAM)",
         flag=True,
     ),
+    options.DASHBOARD_OPTION,
     options.Option(
         "report",
         "root directory of the scenario report written at session end (default: reports)",
@@ -144,10 +146,41 @@ def dapr_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         stack.start()
     except HarnessError as exc:
         pytest.fail(f"dapr-chaos could not start the stack: {exc}", pytrace=False)
+    board = (
+        _start_dashboard(request.config, "the session stack") if _dashboard_on(request) else None
+    )
     try:
+        if board is not None:
+            board.watch(stack)
+            request.config.stash[_DASHBOARD_KEY] = board
         yield stack
     finally:
+        if board is not None:
+            del request.config.stash[_DASHBOARD_KEY]
+            board.stop()  # before the stack: no survey of a stack going down
         stack.stop()
+
+
+_DASHBOARD_KEY = pytest.StashKey["Dashboard"]()
+
+
+def _dashboard_on(request: pytest.FixtureRequest) -> bool:
+    return bool(_option(request.config, "dashboard"))
+
+
+def _start_dashboard(config: pytest.Config, what: str) -> Dashboard:
+    """A started live dashboard; its URL written to the terminal (and the log)."""
+    from harness.report.dashboard_server import Dashboard
+
+    board = Dashboard()
+    url = board.start()
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    line = f"dapr-chaos dashboard of {what}{f' ({worker})' if worker else ''}: {url}"
+    log.warning("%s", line)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+    return board
 
 
 def test_prefix(nodeid: str) -> str:
@@ -213,6 +246,9 @@ def chaos(dapr_stack: Stack, request: pytest.FixtureRequest) -> Iterator[Chaos]:
         strict_upstream=bool(_option(request.config, "strict_upstream")),
         on_verification=record,
     )
+    board = request.config.stash.get(_DASHBOARD_KEY, None)
+    if board is not None:
+        board.follow(session.timeline, item.nodeid)
     try:
         yield session
     finally:
@@ -271,10 +307,21 @@ class _ScenarioRun:
         )
         self.outcomes: list[ScenarioOutcome] = []
         self.started = time.time()
+        self.dashboard: Dashboard | None = None
+        if _option(config, "dashboard"):
+            board = self.dashboard = _start_dashboard(config, "the scenario files' stacks")
+
+            def follow(stack: Any, timeline: Any, label: str) -> None:
+                board.watch(stack)
+                board.follow(timeline, label)
+
+            self.campaign.on_scenario = follow
 
     def finish(self, argv: list[str]) -> Path:
         from harness.report.writer import write_report
 
+        if self.dashboard is not None:
+            self.dashboard.stop()
         self.campaign.close()
         return write_report(
             self.report,
