@@ -28,6 +28,11 @@ Options: the stack options of the CLI (:data:`harness.cli.options.STACK_OPTIONS`
 ``--dapr-chaos-backend`` (processes or containers), ``--dapr-chaos-images`` (upstream or
 local, for containers)), plus ``--dapr-chaos-app`` and ``--dapr-chaos-report``.
 
+``--dapr-chaos-dashboard`` serves a live page of the session stack's workflow instances
+and every ``chaos`` fixture's fault windows on 127.0.0.1 (its URL is written to the
+terminal; :func:`dashboard_url` gives it to a test), and one of the scenario files'
+stacks; each stops with its stack.
+
 Check verdicts in the JUnit file (``pytest --junitxml=FILE``): every verification a test
 makes through these fixtures (``chaos.verify``, ``chaos.assert_ok``, schedule and load
 runs on the ``chaos`` fixture) and every scenario file adds properties to its
@@ -162,6 +167,13 @@ def dapr_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
 
 
 _DASHBOARD_KEY = pytest.StashKey["Dashboard"]()
+
+
+def dashboard_url(config: pytest.Config) -> str | None:
+    """The URL of the session stack's live dashboard (``--dapr-chaos-dashboard``) while
+    ``dapr_stack`` is up; None when the option is off or the stack is not started."""
+    board = config.stash.get(_DASHBOARD_KEY, None)
+    return board.url if board is not None else None
 
 
 def _dashboard_on(request: pytest.FixtureRequest) -> bool:
