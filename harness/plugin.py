@@ -190,8 +190,14 @@ def _start_dashboard(config: pytest.Config, what: str) -> Dashboard:
     line = f"dapr-chaos dashboard of {what}{f' ({worker})' if worker else ''}: {url}"
     log.warning("%s", line)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
     if reporter is not None:
-        reporter.write_line(line)
+        # During a fixture's setup the output is captured: write past the capture.
+        if capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(line)
+        else:
+            reporter.write_line(line)
     return board
 
 
