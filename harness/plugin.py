@@ -28,6 +28,11 @@ Options: the stack options of the CLI (:data:`harness.cli.options.STACK_OPTIONS`
 ``--dapr-chaos-backend`` (processes or containers), ``--dapr-chaos-images`` (upstream or
 local, for containers)), plus ``--dapr-chaos-app`` and ``--dapr-chaos-report``.
 
+``--dapr-chaos-dashboard`` serves a live page of the session stack's workflow instances
+and every ``chaos`` fixture's fault windows on 127.0.0.1 (its URL is written to the
+terminal; :func:`dashboard_url` gives it to a test), and one of the scenario files'
+stacks; each stops with its stack.
+
 Check verdicts in the JUnit file (``pytest --junitxml=FILE``): every verification a test
 makes through these fixtures (``chaos.verify``, ``chaos.assert_ok``, schedule and load
 runs on the ``chaos`` fixture) and every scenario file adds properties to its
@@ -61,6 +66,7 @@ if TYPE_CHECKING:
     from harness.checks.result import CheckResult, Verdict
     from harness.checks.verification import Verification
     from harness.experiment.chaos import Chaos
+    from harness.report.dashboard_server import Dashboard
     from harness.scenario.campaign import Campaign
     from harness.scenario.outcome import ScenarioOutcome
     from harness.stack.stack import Stack
@@ -79,6 +85,7 @@ PLUGIN_OPTIONS = (
         "(default: it passes, reported as KNOWN-UPSTREAM)",
         flag=True,
     ),
+    options.DASHBOARD_OPTION,
     options.Option(
         "report",
         "root directory of the scenario report written at session end (default: reports)",
@@ -144,10 +151,54 @@ def dapr_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
         stack.start()
     except HarnessError as exc:
         pytest.fail(f"dapr-chaos could not start the stack: {exc}", pytrace=False)
+    board = (
+        _start_dashboard(request.config, "the session stack") if _dashboard_on(request) else None
+    )
     try:
+        if board is not None:
+            board.watch(stack)
+            request.config.stash[_DASHBOARD_KEY] = board
         yield stack
     finally:
+        if board is not None:
+            del request.config.stash[_DASHBOARD_KEY]
+            board.stop()  # before the stack: no survey of a stack going down
         stack.stop()
+
+
+_DASHBOARD_KEY = pytest.StashKey["Dashboard"]()
+
+
+def dashboard_url(config: pytest.Config) -> str | None:
+    """The URL of the session stack's live dashboard (``--dapr-chaos-dashboard``) while
+    ``dapr_stack`` is up; None when the option is off or the stack is not started."""
+    board = config.stash.get(_DASHBOARD_KEY, None)
+    return board.url if board is not None else None
+
+
+def _dashboard_on(request: pytest.FixtureRequest) -> bool:
+    return bool(_option(request.config, "dashboard"))
+
+
+def _start_dashboard(config: pytest.Config, what: str) -> Dashboard:
+    """A started live dashboard; its URL written to the terminal (and the log)."""
+    from harness.report.dashboard_server import Dashboard
+
+    board = Dashboard()
+    url = board.start()
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    line = f"dapr-chaos dashboard of {what}{f' ({worker})' if worker else ''}: {url}"
+    log.warning("%s", line)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None:
+        # During a fixture's setup the output is captured: write past the capture.
+        if capture is not None:
+            with capture.global_and_fixture_disabled():
+                reporter.write_line(line)
+        else:
+            reporter.write_line(line)
+    return board
 
 
 def test_prefix(nodeid: str) -> str:
@@ -213,6 +264,9 @@ def chaos(dapr_stack: Stack, request: pytest.FixtureRequest) -> Iterator[Chaos]:
         strict_upstream=bool(_option(request.config, "strict_upstream")),
         on_verification=record,
     )
+    board = request.config.stash.get(_DASHBOARD_KEY, None)
+    if board is not None:
+        board.follow(session.timeline, item.nodeid)
     try:
         yield session
     finally:
@@ -271,10 +325,21 @@ class _ScenarioRun:
         )
         self.outcomes: list[ScenarioOutcome] = []
         self.started = time.time()
+        self.dashboard: Dashboard | None = None
+        if _option(config, "dashboard"):
+            board = self.dashboard = _start_dashboard(config, "the scenario files' stacks")
+
+            def follow(stack: Any, timeline: Any, label: str) -> None:
+                board.watch(stack)
+                board.follow(timeline, label)
+
+            self.campaign.on_scenario = follow
 
     def finish(self, argv: list[str]) -> Path:
         from harness.report.writer import write_report
 
+        if self.dashboard is not None:
+            self.dashboard.stop()
         self.campaign.close()
         return write_report(
             self.report,

@@ -187,6 +187,13 @@ BACKEND_OPTIONS = (
     ),
 )
 
+DASHBOARD_OPTION = Option(
+    "dashboard",
+    "serve a live page of the stack's workflow instances (status, input, output, history) "
+    "and the run's fault windows on 127.0.0.1, on a free port whose URL is printed",
+    flag=True,
+)
+
 STACK_OPTIONS = (
     Option("app-id", "Dapr app id (default: orders)", default="orders"),
     Option(

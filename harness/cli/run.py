@@ -13,7 +13,9 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.checks.result import Verdict
 from harness.cli import options
@@ -28,6 +30,10 @@ from harness.scenario.parse import load_all
 from harness.scenario.selection import matches
 from harness.settings import Settings
 from harness.stack.config import BACKENDS
+
+if TYPE_CHECKING:
+    from harness.record.timeline import Timeline
+    from harness.stack.stack import Stack
 
 # The repository's scenarios/ (the shipped set), in the package as harness/_shipped/scenarios.
 DEFAULT_SCENARIOS = Path(__file__).resolve().parents[1] / "_shipped" / "scenarios"
@@ -88,11 +94,13 @@ def run_command(
     variant: str | None = None,
     argv: Sequence[str] = (),
     strict_upstream: bool = False,
+    dashboard: bool = False,
 ) -> int:
     """Everything ``dapr-chaos run`` does; returns the exit status (0: every scenario
     passed, or only a known upstream defect failed unless ``strict_upstream``).
     ``variant`` runs the reference app in that variant wherever a scenario runs the
-    reference app."""
+    reference app. ``dashboard``: serve the live dashboard of each scenario's stack and
+    fault windows while the run lasts (its URL is printed)."""
     scenarios = select(load_all(list(paths) or [DEFAULT_SCENARIOS]), expr)
     if variant is not None:
         scenarios = with_variant(scenarios, variant)
@@ -104,6 +112,18 @@ def run_command(
     started = time.time()
     outcomes: list[ScenarioOutcome] = []
     page: Path | None = None
+    live = ExitStack()
+    on_scenario = None
+    if dashboard:
+        from harness.report.dashboard_server import Dashboard
+
+        board = live.enter_context(Dashboard())
+        _say(f"dashboard: {board.url}")
+
+        def on_scenario(stack: Stack, timeline: Timeline, label: str) -> None:
+            board.watch(stack)
+            board.follow(timeline, label)
+
     try:
         run_scenarios(
             scenarios,
@@ -114,8 +134,10 @@ def run_command(
             backend=backend,
             images=images,
             outcomes=outcomes,
+            on_scenario=on_scenario,
         )
     finally:
+        live.close()
         interrupted = sys.exc_info()[0] is not None
         if outcomes:
             page = write_report(
@@ -157,6 +179,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         variant=args.variant,
         argv=["dapr-chaos", *sys.argv[1:]],
         strict_upstream=args.strict_upstream,
+        dashboard=args.dashboard,
     )
 
 
@@ -174,6 +197,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         images=args.images,
         argv=["dapr-chaos", "demo"],
         strict_upstream=args.strict_upstream,
+        dashboard=args.dashboard,
     )
 
 
@@ -184,7 +208,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("-k", dest="expr", help="select scenarios by name (as for run)")
     p.add_argument("--report", default="reports", help="report root directory (default: reports)")
-    options.add_to_parser(p, options.BACKEND_OPTIONS)
+    options.add_to_parser(p, [*options.BACKEND_OPTIONS, options.DASHBOARD_OPTION])
     _strict_upstream(p)
     p.set_defaults(func=cmd_demo)
 
@@ -225,6 +249,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="containers: upstream or local images (default: DAPR_CHAOS_IMAGES or upstream)",
     )
+    options.add_to_parser(p, [options.DASHBOARD_OPTION])
     _strict_upstream(p)
     p.set_defaults(func=cmd_run)
 

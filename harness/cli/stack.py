@@ -11,9 +11,11 @@ import dataclasses
 import logging
 import shlex
 import time
+from contextlib import ExitStack
 
 from harness.cli.options import (
     APP_OPTIONS,
+    DASHBOARD_OPTION,
     add_stack_options,
     add_to_parser,
     app_spec,
@@ -52,8 +54,16 @@ def cmd_exec(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     value = lambda dest: getattr(args, dest)  # noqa: E731 - one lookup, two users
     app = app_spec(value)
-    with Stack(stack_config(value, app), settings=settings) as stack:
+    with ExitStack() as running:
+        stack = running.enter_context(Stack(stack_config(value, app), settings=settings))
         print(f"stack ready in {stack.timings['total']:.2f}s; Ctrl-C stops it")
+        if args.dashboard:
+            from harness.report.dashboard_server import Dashboard
+
+            # Entered after the stack: it stops first, and with it its port and threads.
+            dashboard = running.enter_context(Dashboard())
+            dashboard.watch(stack)
+            print(f"  dashboard       {dashboard.url}", flush=True)
         if not args.app and not args.workflows:
             print(f"  order API       {stack.app_url}")
         registry = stack.app_registry()
@@ -104,6 +114,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--workflows MODULE:ATTR",
     )
     add_stack_options(p)
+    add_to_parser(p, [DASHBOARD_OPTION])
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("reap", help="kill processes and remove run dirs left by dead runs")

@@ -7,13 +7,73 @@ bent by the faults it injects.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from dapr.ext.workflow._durabletask.internal import orchestration_pb2 as orchestration
 from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2 as pb
 from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2_grpc as stubs
 
 from harness.errors import WorkloadError
+
+
+class ListingUnsupported(WorkloadError):
+    """daprd does not implement ``ListInstanceIDs`` (its workflow backend cannot list)."""
+
+
+@dataclass(frozen=True)
+class InstanceState:
+    """What daprd's ``GetInstance`` says of one workflow instance. Times are epoch
+    seconds (None: daprd did not say); ``input``, ``output``, ``custom_status`` the
+    serialized payloads as daprd holds them (None: none); ``failure`` the failure's
+    ``type: message`` when the instance failed."""
+
+    instance_id: str
+    name: str
+    status: str  # RUNNING, COMPLETED, FAILED, TERMINATED, PENDING, SUSPENDED, STALLED, ...
+    created: float | None
+    last_updated: float | None
+    input: str | None = None
+    output: str | None = None
+    custom_status: str | None = None
+    failure: str | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "TERMINATED", "CANCELED"})
+
+
+def _seconds(ts: Any) -> float | None:
+    return ts.seconds + ts.nanos / 1e9 if ts.seconds or ts.nanos else None
+
+
+def _text(value: Any, present: bool) -> str | None:
+    return str(value.value) if present else None
+
+
+def instance_state(state: Any) -> InstanceState:
+    """An :class:`InstanceState` from a durabletask ``WorkflowState`` message."""
+    status = orchestration.OrchestrationStatus.Name(state.workflowStatus).removeprefix(
+        "ORCHESTRATION_STATUS_"
+    )
+    failure = None
+    if state.HasField("failureDetails"):
+        failure = f"{state.failureDetails.errorType}: {state.failureDetails.errorMessage}"
+    return InstanceState(
+        instance_id=state.instanceId,
+        name=state.name,
+        status=status,
+        created=_seconds(state.createdTimestamp),
+        last_updated=_seconds(state.lastUpdatedTimestamp),
+        input=_text(state.input, state.HasField("input")),
+        output=_text(state.output, state.HasField("output")),
+        custom_status=_text(state.customStatus, state.HasField("customStatus")),
+        failure=failure,
+    )
 
 
 def event_kind(event: Any) -> str:
@@ -58,8 +118,28 @@ class InstanceReader:
             ) from exc
         return list(resp.events)
 
+    def state(self, instance_id: str) -> InstanceState | None:
+        """The instance's state with its inputs and outputs (``GetInstance``); None when
+        daprd does not know the instance (WorkloadError if daprd refuses)."""
+        try:
+            resp = self._stub.GetInstance(
+                pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=True),
+                metadata=self._metadata,
+                timeout=self.timeout,
+            )
+        except grpc.RpcError as exc:
+            if exc.code() is grpc.StatusCode.NOT_FOUND:
+                return None
+            raise WorkloadError(
+                f"GetInstance({instance_id}) failed: {exc.code().name}: {exc.details()}"
+            ) from exc
+        if not resp.exists:
+            return None
+        return instance_state(resp.workflowState)
+
     def instance_ids(self, *, page_size: int = 500) -> list[str]:
-        """Every workflow instance id daprd knows (``ListInstanceIDs``, all pages)."""
+        """Every workflow instance id daprd knows (``ListInstanceIDs``, all pages).
+        ListingUnsupported when daprd does not implement it; WorkloadError otherwise."""
         ids: list[str] = []
         token = ""
         while True:
@@ -70,6 +150,10 @@ class InstanceReader:
                     timeout=self.timeout,
                 )
             except grpc.RpcError as exc:
+                if exc.code() is grpc.StatusCode.UNIMPLEMENTED:
+                    raise ListingUnsupported(
+                        f"daprd does not list instances (ListInstanceIDs: {exc.details()})"
+                    ) from exc
                 raise WorkloadError(
                     f"ListInstanceIDs failed: {exc.code().name}: {exc.details()}"
                 ) from exc

@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.report.plots import Band, Line, Tick, line_plot
 
-_CSS = """
+CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
 max-width:1100px;color:#1d1d1f;padding:0 16px}
 h1{font-size:22px;margin:0 0 6px}h2{font-size:18px;margin:28px 0 8px}
@@ -49,7 +49,7 @@ table.history td{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 """
 
 
-def _badge(verdict: str) -> str:
+def badge(verdict: str) -> str:
     return f'<span class="badge {escape(verdict)}">{escape(verdict.upper())}</span>'
 
 
@@ -57,7 +57,7 @@ def anchor(label: str) -> str:
     return "sc-" + re.sub(r"[^A-Za-z0-9-]+", "-", label).strip("-")
 
 
-def _table(headers: list[str], rows: list[list[str]], css: str = "") -> str:
+def table(headers: list[str], rows: list[list[str]], css: str = "") -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     cls = f' class="{css}"' if css else ""
@@ -164,7 +164,7 @@ def _load_plots(sc: dict[str, Any]) -> str:
         ],
         ["failures by kind", escape(json.dumps(load.get("failures") or {}))],
     ]
-    numbers = _table(["load", "measured"], rows, "load")
+    numbers = table(["load", "measured"], rows, "load")
     return throughput + latency + numbers
 
 
@@ -181,8 +181,8 @@ def _checks(sc: dict[str, Any]) -> str:
                 f"<details{opened}><summary>{len(c['evidence'])} finding(s)</summary>"
                 f"<ul>{items}{tail}</ul></details>"
             )
-        rows.append([escape(c["name"]), _badge(c["verdict"]), escape(c["summary"]) + evidence])
-    return _table(["check", "verdict", "summary and evidence"], rows, "checks")
+        rows.append([escape(c["name"]), badge(c["verdict"]), escape(c["summary"]) + evidence])
+    return table(["check", "verdict", "summary and evidence"], rows, "checks")
 
 
 def _counts(counts: dict[str, Any]) -> str:
@@ -223,8 +223,8 @@ def _coverage(cov: dict[str, Any] | None) -> str:
         if missed
         else ""
     )
-    table = _table(["exercised", "count"], rows, "coverage")
-    return "<h3>Coverage</h3>" + gaps + table
+    drawn = table(["exercised", "count"], rows, "coverage")
+    return "<h3>Coverage</h3>" + gaps + drawn
 
 
 def _run_coverage(cov: dict[str, Any] | None) -> str:
@@ -251,8 +251,28 @@ def _run_coverage(cov: dict[str, Any] | None) -> str:
         ],
         ["faults that hit work in flight", f"{cov['faults_hitting_work']} of {cov['faults']}"],
     ]
-    table = _table(["exercised", "over the run"], rows, "coverage")
-    return table.replace("<table", '<table id="run-coverage"', 1)
+    drawn = table(["exercised", "over the run"], rows, "coverage")
+    return drawn.replace("<table", '<table id="run-coverage"', 1)
+
+
+def history_table(rows: list[dict[str, str]], error: str | None = None) -> str:
+    """A workflow history as a ``table.history``, one row per event (rows as
+    :func:`harness.record.recorder.history_rows` makes them), every value escaped; or a
+    line saying why there is none (``error``, or "empty")."""
+    if not rows:
+        return f"<p>history unavailable: {escape(error or 'empty')}</p>"
+    cells = [
+        [
+            escape(r["index"]),
+            escape(r["time"][11:23] if len(r["time"]) > 23 else r["time"]),
+            escape(r["event"]),
+            escape(r["name"]),
+            escape(r["id"]),
+            escape(r["detail"]),
+        ]
+        for r in rows
+    ]
+    return table(["#", "time (UTC)", "event", "name", "event id", "detail"], cells, "history")
 
 
 def _failing_orders(sc: dict[str, Any]) -> str:
@@ -262,26 +282,11 @@ def _failing_orders(sc: dict[str, Any]) -> str:
     for order in sc["failing_orders"]:
         named = ", ".join(order["named_by"]) or "not terminal"
         out = json.dumps(order.get("output") or order.get("failure"), default=str)
-        rows = [
-            [
-                escape(r["index"]),
-                escape(r["time"][11:23] if len(r["time"]) > 23 else r["time"]),
-                escape(r["event"]),
-                escape(r["name"]),
-                escape(r["id"]),
-                escape(r["detail"]),
-            ]
-            for r in order["history"]
-        ]
-        table = (
-            _table(["#", "time (UTC)", "event", "name", "event id", "detail"], rows, "history")
-            if rows
-            else f"<p>history unavailable: {escape(order.get('history_error') or 'empty')}</p>"
-        )
+        drawn = history_table(order["history"], order.get("history_error"))
         parts.append(
             f'<details open class="order"><summary><code>{escape(order["order_id"])}</code> '
             f"{escape(order['runtime_status'])}: named by {escape(named)}</summary>"
-            f"<p class=meta>output: <code>{escape(out[:400])}</code></p>{table}</details>"
+            f"<p class=meta>output: <code>{escape(out[:400])}</code></p>{drawn}</details>"
         )
     return "".join(parts)
 
@@ -294,7 +299,7 @@ def _scenario(sc: dict[str, Any]) -> str:
     )
     parts = [
         f'<section class="scenario" id="{anchor(sc["label"])}">',
-        f"<h2>{escape(sc['label'])} {_badge(sc['verdict'])}</h2>",
+        f"<h2>{escape(sc['label'])} {badge(sc['verdict'])}</h2>",
         f"<p>{escape(sc['description'])}</p>" if sc["description"] else "",
         f'<p class="meta">{meta}</p>',
     ]
@@ -315,7 +320,7 @@ def _scenario(sc: dict[str, Any]) -> str:
             for w in windows
         ]
         parts.append(
-            "<h3>Faults</h3>" + _table(["from s", "to s", "fault", "target", "detail"], rows)
+            "<h3>Faults</h3>" + table(["from s", "to s", "fault", "target", "detail"], rows)
         )
     fired = [h for h in sc["failpoint_hits"] if h["fired"]]
     if fired:
@@ -331,7 +336,7 @@ def _scenario(sc: dict[str, Any]) -> str:
         ]
         parts.append(
             "<h3>Failpoints fired</h3>"
-            + _table(["at s", "failpoint", "hit", "action", "order"], rows)
+            + table(["at s", "failpoint", "hit", "action", "order"], rows)
         )
     if sc["checks"]:
         parts.append("<h3>Checks</h3>" + _checks(sc))
@@ -366,7 +371,7 @@ def render(journal: dict[str, Any]) -> str:
     for sc in journal["scenarios"]:
         checks = " ".join(
             f'<span title="{escape(c["summary"])}">'
-            f"{escape(c['name'])}&nbsp;{_badge(c['verdict'])}</span>"
+            f"{escape(c['name'])}&nbsp;{badge(c['verdict'])}</span>"
             for c in sc["checks"]
         )
         faults = "; ".join(escape(_fault_text(w)) for w in sc["timeline"]["windows"]) or "none"
@@ -374,7 +379,7 @@ def render(journal: dict[str, Any]) -> str:
         rows.append(
             [
                 f'<a href="#{anchor(sc["label"])}">{escape(sc["label"])}</a>',
-                _badge(sc["verdict"]),
+                badge(sc["verdict"]),
                 f"{sc['duration_s']:.1f}s",
                 faults,
                 checks or escape((sc["error"] or "").splitlines()[0] if sc["error"] else ""),
@@ -386,7 +391,7 @@ def render(journal: dict[str, Any]) -> str:
     sdk = versions.get("sdk", {})
     summary = journal["summary"]
     head = (
-        f"<h1>dapr-chaos: {escape(journal['name'])} {_badge(journal['verdict'])}</h1>"
+        f"<h1>dapr-chaos: {escape(journal['name'])} {badge(journal['verdict'])}</h1>"
         f'<p class="meta">{summary["scenarios"]} scenario run(s): {summary["passed"]} passed, '
         f"{summary['failed']} failed, {summary['errors']} error(s) · status "
         f"{escape(journal['status'])} · deviated {str(journal['deviated']).lower()} · "
@@ -400,14 +405,14 @@ def render(journal: dict[str, Any]) -> str:
         f'<p class="meta">command: <code>{escape(" ".join(journal["command"]))}</code> · '
         '<a href="journal.json">journal.json</a> · <a href="junit.xml">junit.xml</a></p>'
     )
-    table = _table(["scenario", "verdict", "took", "faults", "checks", "orders accepted"], rows)
-    table = table.replace("<table>", '<table id="verdicts">', 1)
+    verdicts = table(["scenario", "verdict", "took", "faults", "checks", "orders accepted"], rows)
+    verdicts = verdicts.replace("<table>", '<table id="verdicts">', 1)
     body = "\n".join(_scenario(sc) for sc in journal["scenarios"])
     title = f"dapr-chaos: {journal['name']}: {journal['verdict'].upper()}"
     return (
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
-        f'<header>{head}</header><section id="summary"><h2>Verdicts</h2>{table}'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        f'<header>{head}</header><section id="summary"><h2>Verdicts</h2>{verdicts}'
         f"<h2>Coverage</h2>{_run_coverage(journal.get('coverage'))}</section>"
         f"{body}</body></html>\n"
     )

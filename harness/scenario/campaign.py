@@ -21,6 +21,7 @@ from harness.errors import ConfigError, HarnessError, ProvisionError
 from harness.experiment.chaos import Chaos, ExtraChecks
 from harness.experiment.load import run_load
 from harness.experiment.schedule_run import run_schedule
+from harness.record.timeline import Timeline
 from harness.scenario.model import Scenario
 from harness.scenario.outcome import Evidence, ScenarioOutcome
 from harness.settings import Settings
@@ -35,6 +36,9 @@ from harness.workload.workflow_api import WorkflowAPI
 from harness.workload.workflows import Workflows
 
 Progress = Callable[[str], None]
+# Told of each scenario run as it starts: its stack, its timeline, its label (the live
+# dashboard follows them).
+OnScenario = Callable[[Stack, Timeline, str], None]
 
 
 def app_spec(scenario: Scenario) -> AppSpec:
@@ -87,7 +91,8 @@ class Campaign:
 
     ``report_dir`` receives each stack's logs (``logs/<scenario label>/``). ``backend``
     overrides every scenario's backend when given; ``images`` picks the container images;
-    ``extra_checks`` run on every scenario's history after its own checks.
+    ``extra_checks`` run on every scenario's history after its own checks;
+    ``on_scenario`` is told of each scenario run's stack and timeline as it starts.
     Use as a context manager: the last stack is stopped on exit, whatever happened.
     """
 
@@ -100,9 +105,11 @@ class Campaign:
         backend: str | None = None,
         images: str | None = None,
         extra_checks: ExtraChecks | None = None,
+        on_scenario: OnScenario | None = None,
     ) -> None:
         self.report_dir = report_dir
         self.extra_checks = extra_checks
+        self.on_scenario = on_scenario
         self.images = images
         self.settings = settings or Settings.from_env()
         self.progress = progress
@@ -180,6 +187,8 @@ class Campaign:
         offsets = {name: m.process.log_size() for name, m in stack.members.items()}
         chaos = Chaos(stack, workflows=scenario.app.workflow_code, extra_checks=self.extra_checks)
         outcome.timeline = chaos.timeline
+        if self.on_scenario is not None:
+            self.on_scenario(stack, chaos.timeline, outcome.label)
         section = scenario.workload
         workload = workload_of(scenario, stack, outcome.prefix, scenario.seed + outcome.repeat - 1)
         try:
@@ -282,11 +291,12 @@ def run_scenarios(
     backend: str | None = None,
     images: str | None = None,
     outcomes: list[ScenarioOutcome] | None = None,
+    on_scenario: OnScenario | None = None,
 ) -> list[ScenarioOutcome]:
     """Run every scenario ``repeat`` times; stacks are shared by consecutive scenarios
     with the same app, so scenarios are grouped by app (order kept within a group).
     Outcomes are appended to ``outcomes`` (if given) as they finish, so a caller still
-    has them when a Ctrl-C ends the run early."""
+    has them when a Ctrl-C ends the run early. ``on_scenario``: as for :class:`Campaign`."""
     if repeat < 1:
         raise ConfigError(f"--repeat must be >= 1, got {repeat}")
     order: dict[tuple[Any, ...], int] = {}
@@ -296,7 +306,12 @@ def run_scenarios(
     outcomes = [] if outcomes is None else outcomes
     total = len(grouped) * repeat
     with Campaign(
-        report_dir, settings=settings, progress=progress, backend=backend, images=images
+        report_dir,
+        settings=settings,
+        progress=progress,
+        backend=backend,
+        images=images,
+        on_scenario=on_scenario,
     ) as campaign:
         for sc in grouped:
             for r in range(1, repeat + 1):
