@@ -90,9 +90,9 @@ def explore_command(args: argparse.Namespace, settings: Settings, say: Say = _sa
             summary["reproduced"] = status
         else:
             counts = ", ".join(
-            f"{n} {verdict_label(v)}"
-            for v, n in sorted(result.counts().items(), key=lambda item: item[0].value)
-        )
+                f"{n} {verdict_label(v)}"
+                for v, n in sorted(result.counts().items(), key=lambda item: item[0].value)
+            )
             say(f"no violation in {result.runs} run(s) ({counts})")
         known = [
             e

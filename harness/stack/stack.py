@@ -509,9 +509,7 @@ class Stack:
         member.process.stop(self.config.stop_grace)
         return self.start_member(name, timeout=timeout)
 
-    def start_member(
-        self, name: str, *, timeout: float | None = None, wait: bool = True
-    ) -> float:
+    def start_member(self, name: str, *, timeout: float | None = None, wait: bool = True) -> float:
         """Start a member that is down (killed or exited) and wait until it is ready
         (unless ``wait`` is False: the caller waits its own way). Returns seconds waited."""
         member = self.member(name)
