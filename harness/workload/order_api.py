@@ -22,11 +22,14 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import AnswerMismatch, NotDelivered, WorkloadError
 from harness.record.history import TERMINAL, InstanceStatus, runtime_status_name
 from harness.record.order_shape import REFERENCE, OrderShape
+
+if TYPE_CHECKING:
+    from harness.stack.stack import Stack
 
 __all__ = [
     "TERMINAL",
@@ -166,6 +169,14 @@ class OrderAPIClient:
         self.timeout = timeout
         self.order_api = order_api
         self._local = threading.local()
+
+    @classmethod
+    def on(cls, stack: Stack, *, timeout: float = 10.0) -> OrderAPIClient:
+        """A client for ``stack``'s app, reading answers in its app's order API shape."""
+        app = stack.config.app
+        return cls(
+            stack.ports["app"], timeout=timeout, order_api=app.order_api if app else REFERENCE
+        )
 
     def _conn(self) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
