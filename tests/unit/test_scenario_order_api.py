@@ -17,6 +17,8 @@ from harness.scenario.campaign import app_spec
 from harness.scenario.parse import load_all, parse_scenario
 from harness.settings import Settings
 
+pytest_plugins = ["pytester"]
+
 
 def parse(app: str, extra: str = "") -> object:
     return parse_scenario(f"name: x\napp:\n{app}{extra}", "s.yaml")
@@ -168,3 +170,34 @@ def test_the_order_api_option() -> None:
     assert options.app_spec(value).order_api is ORIGINAL
     with pytest.raises(ConfigError, match="--app seed-go is a built-in app"):
         options.app_spec(lambda d: {"app": "seed-go", "workflows": "m:x"}.get(d))
+
+
+SHAPE_PROBE = """
+from harness.plugin import stack_config_from
+
+def test_shape(request):
+    app = stack_config_from(request.config).app
+    print("SHAPE", app.order_api.name, app.order_api.field, app.command[0])
+"""
+
+
+def test_the_plugin_takes_the_order_api_from_the_option_or_the_ini(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_probe=SHAPE_PROBE)
+    pytester.makeini("[pytest]\ndapr_chaos_order_api = original\n")
+    from_ini = pytester.runpytest_subprocess("-s", "--dapr-chaos-app", "./my-app")
+    from_ini.assert_outcomes(passed=1)
+    from_ini.stdout.fnmatch_lines(["*SHAPE original status ./my-app*"])
+    given = pytester.runpytest_subprocess(
+        "-s",
+        "--dapr-chaos-app",
+        "./my-app",
+        "--dapr-chaos-order-api",
+        '{"field": "outcome", "approved": "OK", "rejected": "NO"}',
+    )
+    given.stdout.fnmatch_lines(["*SHAPE custom outcome ./my-app*"])
+    pytester.makeini("[pytest]\ndapr_chaos_order_api = seed\n")
+    bad = pytester.runpytest_subprocess("--dapr-chaos-app", "./my-app")
+    assert bad.ret != 0
+    bad.stdout.fnmatch_lines(["*dapr_chaos_order_api*unknown order API shape 'seed'*"])
