@@ -77,8 +77,13 @@ def test_the_payment_not_idempotent_variant_is_caught(campaign: Campaign) -> Non
     checks = {c.name: c for c in outcome.checks}
     once = checks["exactly-once"]
     assert once.verdict is Verdict.FAIL
+    # The second charge is named as a re-run of the same task: not idempotent. (What it
+    # follows is the crash's failpoint, or a daprd restart when the harness recovered
+    # from the known registration race in between.)
     assert any(
-        "payment.charged applied 2 times" in line and "charge_payment.after_effect" in line
+        "payment.charged applied 2 times" in line and "the effect is not idempotent" in line
         for line in once.evidence
     ), once.evidence
+    fired = [h.name for h in outcome.hits if h.fired]
+    assert fired == ["charge_payment.after_effect"]
     assert checks["conservation"].verdict is Verdict.FAIL
