@@ -23,11 +23,13 @@ _EXPORTS: dict[str, str] = {
     "Stack": "harness.stack.stack",
     "StackConfig": "harness.stack.config",
     "reference_app": "harness.stack.config",
+    "seed_go_app": "harness.stack.builtin_apps",
     "reference_workflows": "harness.scenario.model",
     "Settings": "harness.settings",
     "provision_stack": "harness.runtime.provision",
     "KNOWN_REGISTRATION_RACE": "harness.stack.supervisor",
     # errors
+    "AnswerMismatch": "harness.errors",
     "ConfigError": "harness.errors",
     "FaultError": "harness.errors",
     "HarnessError": "harness.errors",
@@ -58,6 +60,9 @@ _EXPORTS: dict[str, str] = {
     "OrderAPIClient": "harness.workload.order_api",
     "OrderStatus": "harness.workload.order_api",
     "Orders": "harness.workload.orders",
+    "OrderShape": "harness.record.order_shape",
+    "ORDER_SHAPES": "harness.record.order_shape",
+    "order_shape": "harness.record.order_shape",
     "Workflows": "harness.workload.workflows",
     "WorkflowAPI": "harness.workload.workflow_api",
     "NO_EXPECTATION": "harness.workload.protocol",
@@ -120,6 +125,7 @@ if typing.TYPE_CHECKING:
     from harness.checks.slo import SLO as SLO
     from harness.checks.slo import check_slos as check_slos
     from harness.checks.verification import Verification as Verification
+    from harness.errors import AnswerMismatch as AnswerMismatch
     from harness.errors import ConfigError as ConfigError
     from harness.errors import FaultError as FaultError
     from harness.errors import HarnessError as HarnessError
@@ -156,6 +162,9 @@ if typing.TYPE_CHECKING:
     from harness.record.ledger import FailpointHit as FailpointHit
     from harness.record.ledger import Invocation as Invocation
     from harness.record.ledger import Ledger as Ledger
+    from harness.record.order_shape import ORDER_SHAPES as ORDER_SHAPES
+    from harness.record.order_shape import OrderShape as OrderShape
+    from harness.record.order_shape import order_shape as order_shape
     from harness.record.recorder import RecordedHistory as RecordedHistory
     from harness.record.recorder import history_rows as history_rows
     from harness.record.recorder import read_history as read_history
@@ -167,6 +176,7 @@ if typing.TYPE_CHECKING:
     from harness.runtime.provision import provision_stack as provision_stack
     from harness.scenario.model import reference_workflows as reference_workflows
     from harness.settings import Settings as Settings
+    from harness.stack.builtin_apps import seed_go_app as seed_go_app
     from harness.stack.config import AppSpec as AppSpec
     from harness.stack.config import StackConfig as StackConfig
     from harness.stack.config import hosted_app as hosted_app

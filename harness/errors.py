@@ -54,6 +54,12 @@ class WorkloadError(HarnessError):
     """The system under test answered in a way the workload cannot interpret."""
 
 
+class AnswerMismatch(WorkloadError):
+    """The app answered in a shape the workload cannot read: a field missing, a value it
+    does not know (an order API of another shape than the one configured). Deterministic,
+    so never retried or waited out: raised at once, naming the field and showing the body."""
+
+
 class FaultError(HarnessError):
     """A fault could not act: its target is not running, its link has no proxy, or the
     injection itself failed. A fault that did nothing is an error, never a pass."""

@@ -26,7 +26,10 @@ Options: the stack options of the CLI (:data:`harness.cli.options.STACK_OPTIONS`
 ``--dapr-chaos-<name>`` (``--dapr-chaos-app-id``, ``--dapr-chaos-base-port``,
 ``--dapr-chaos-log-level``, ``--dapr-chaos-ready-timeout``, ``--dapr-chaos-keep``,
 ``--dapr-chaos-backend`` (processes or containers), ``--dapr-chaos-images`` (upstream or
-local, for containers)), plus ``--dapr-chaos-app`` and ``--dapr-chaos-report``.
+local, for containers)), plus ``--dapr-chaos-app`` (a command, or a built-in order app:
+``reference``, ``seed-go``), ``--dapr-chaos-order-api`` (the app's order API shape:
+``reference``, ``original`` or a JSON mapping; the ini value ``dapr_chaos_order_api``
+when not given) and ``--dapr-chaos-report``.
 
 ``--dapr-chaos-dashboard`` serves a live page of the session stack's workflow instances
 and every ``chaos`` fixture's fault windows on 127.0.0.1 (its URL is written to the
@@ -46,6 +49,7 @@ checks) are imported when a fixture or a scenario file first needs them.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import logging
 import re
@@ -98,9 +102,18 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hooks)
 
 
+ORDER_API_INI = "dapr_chaos_order_api"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dapr-chaos", "Dapr workflow chaos harness")
     options.add_to_pytest(group, (*options.STACK_OPTIONS, *PLUGIN_OPTIONS))
+    parser.addini(
+        ORDER_API_INI,
+        "the app's order API shape when --dapr-chaos-order-api is not given: "
+        + options.ORDER_API_OPTION.help,
+        default=None,
+    )
 
 
 def _option(config: pytest.Config, dest: str) -> Any:
@@ -128,10 +141,16 @@ def stack_config_from(config: pytest.Config) -> StackConfig:
     a conftest that overrides ``dapr_stack`` starts from it."""
 
     def value(dest: str) -> Any:
-        return _option(config, dest)
+        given = _option(config, dest)
+        if dest == "order_api" and given is None:
+            ini = config.getini(ORDER_API_INI)
+            return options.order_api(str(ini)) if ini else None
+        return given
 
     try:
         return options.stack_config(value, options.app_spec(value))
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"dapr-chaos: {ORDER_API_INI} in the ini file: {exc}") from None
     except ConfigError as exc:
         raise pytest.UsageError(f"dapr-chaos: {exc}") from None
 
@@ -279,7 +298,7 @@ def orders(dapr_stack: Stack, request: pytest.FixtureRequest) -> Orders:
     from harness.workload.order_api import OrderAPIClient
     from harness.workload.orders import Orders
 
-    return Orders(OrderAPIClient(dapr_stack.ports["app"]), prefix=test_prefix(request.node.nodeid))
+    return Orders(OrderAPIClient.on(dapr_stack), prefix=test_prefix(request.node.nodeid))
 
 
 @pytest.fixture

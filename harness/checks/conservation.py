@@ -11,18 +11,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.checks.orders import APPROVED, order_fields, order_result
+from harness.checks.orders import order_fields
 from harness.checks.result import CheckResult, Verdict
 from harness.record.history import History, InstanceStatus
+from harness.record.order_shape import REFERENCE, OrderShape
 
 
 def conservation(
     orders: Mapping[str, Any],
     statuses: Mapping[str, InstanceStatus],
     state: Mapping[str, Mapping[str, int]],
+    *,
+    order_api: OrderShape = REFERENCE,
 ) -> CheckResult:
     """``orders``: order id → the order (an :class:`~harness.Order`, or its JSON fields);
-    ``state`` is the app's ``GET /state`` snapshot (cents and units)."""
+    ``state`` is the app's ``GET /state`` snapshot (cents and units); ``order_api`` how
+    the app's outputs mark an order approved (anything else is judged as rejected)."""
     problems: list[str] = []
     charges, refunds = state["charges"], state["refunds"]
     reservations, notifications = state["reservations"], state["notifications"]
@@ -35,8 +39,8 @@ def conservation(
         net = charges.get(order_id, 0) - refunds.get(order_id, 0)
         total = round(float(fields["totalAmount"]) * 100)
         quantity = int(fields["quantity"])
-        result = order_result(status)
-        if result == APPROVED:
+        result = order_api.result(status)
+        if order_api.is_approved(status):
             expected_cents += total
             if net != total:
                 problems.append(f"order {order_id}: charged {net} cents net, total is {total}")
@@ -53,8 +57,7 @@ def conservation(
         else:
             if net != 0:
                 problems.append(
-                    f"order {order_id} was rejected ({result}) but is "
-                    f"charged {net} cents net"
+                    f"order {order_id} was rejected ({result}) but is charged {net} cents net"
                 )
             if reservations.get(order_id, 0):
                 problems.append(
@@ -103,4 +106,6 @@ def conservation_of(history: History) -> CheckResult:
         return CheckResult("conservation", Verdict.UNKNOWN, "no business state was captured")
     # Unanswered submissions that did create an order are judged like accepted ones.
     orders = {k: history.attempts[k].input for k in history.existing}
-    return conservation(orders, history.existing, history.business_state)
+    return conservation(
+        orders, history.existing, history.business_state, order_api=history.order_api
+    )

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.checks.orders import order_result
 from harness.checks.result import CheckResult, Verdict
 from harness.record.history import History
 from harness.record.timeline import FaultWindow
@@ -93,8 +92,8 @@ def order_path(history: History, instance_id: str, kinds: set[str]) -> str:
         return REFUNDED
     if {"payment.charged", "stock.reserved", "customer.notified"} <= kinds:
         return APPROVED
-    result = order_result(status) if status is not None and status.terminal else None
-    if "payment.charged" not in kinds and str(result or "").startswith("Rejected"):
+    rejected = status is not None and status.terminal and history.order_api.is_rejected(status)
+    if "payment.charged" not in kinds and rejected:
         return REJECTED
     return OTHER
 
@@ -245,9 +244,7 @@ def merge(coverages: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             failpoints[name].update(counts)
         expected.update(cov.get("expected_paths") or ())
         faults += len(cov.get("faults") or [])
-        hit += sum(
-            1 for f in cov.get("faults") or [] if f.get("instances") or f.get("executions")
-        )
+        hit += sum(1 for f in cov.get("faults") or [] if f.get("instances") or f.get("executions"))
         instances += int(cov.get("instances") or 0)
     return {
         **{key: dict(counter) for key, counter in total.items()},

@@ -14,10 +14,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
-from harness.checks.orders import APPROVED, order_result
 from harness.checks.result import CheckResult, Verdict
 from harness.record.history import History, InstanceStatus
 from harness.record.ledger import Effect
+from harness.record.order_shape import REFERENCE, OrderShape
 
 # (status, kinds observed for the order) -> (required kinds, forbidden kinds)
 Expectation = Callable[[InstanceStatus, set[str]], tuple[set[str], set[str]]]
@@ -25,16 +25,23 @@ Expectation = Callable[[InstanceStatus, set[str]], tuple[set[str], set[str]]]
 APPROVED_EFFECTS = {"payment.charged", "stock.reserved", "customer.notified"}
 
 
-def reference_expectation(
-    status: InstanceStatus, observed: set[str]
-) -> tuple[set[str], set[str]]:
-    """The reference order app: approved orders are charged, reserved, notified; a rejected
-    order is charged nothing, or charged and refunded (out of stock at reservation)."""
-    if order_result(status) == APPROVED:
-        return APPROVED_EFFECTS, {"payment.refunded"}
-    if "payment.charged" in observed or "payment.refunded" in observed:
-        return {"payment.charged", "payment.refunded"}, {"stock.reserved", "customer.notified"}
-    return set(), {"stock.reserved", "customer.notified"}
+def order_expectation(order_api: OrderShape) -> Expectation:
+    """An order app whose outputs ``order_api`` reads: approved orders are charged,
+    reserved, notified; any other order is charged nothing, or charged and refunded (out
+    of stock at reservation)."""
+
+    def expectation(status: InstanceStatus, observed: set[str]) -> tuple[set[str], set[str]]:
+        if order_api.is_approved(status):
+            return APPROVED_EFFECTS, {"payment.refunded"}
+        if "payment.charged" in observed or "payment.refunded" in observed:
+            return {"payment.charged", "payment.refunded"}, {"stock.reserved", "customer.notified"}
+        return set(), {"stock.reserved", "customer.notified"}
+
+    return expectation
+
+
+reference_expectation = order_expectation(REFERENCE)
+"""The reference order app's expectation (:func:`order_expectation`)."""
 
 
 def _clock(ts: float) -> str:
@@ -77,10 +84,11 @@ def duplicate_kind(applied: list[Effect]) -> str:
 
 def exactly_once(history: History, expectation: Expectation | None = None) -> CheckResult:
     """``expectation``: which effects each COMPLETED instance must have (and must not);
-    default: the reference order app's for an order workload, none for any other (then
-    only duplicates are judged, and an app that records no effects is VACUOUS)."""
+    default: the order app's (:func:`order_expectation` with the history's order API
+    shape) for an order workload, none for any other (then only duplicates are judged,
+    and an app that records no effects is VACUOUS)."""
     if expectation is None and history.kind == "orders":
-        expectation = reference_expectation
+        expectation = order_expectation(history.order_api)
     if expectation is None and not history.ledger.effects:
         return CheckResult(
             "exactly-once",
@@ -113,6 +121,7 @@ def exactly_once(history: History, expectation: Expectation | None = None) -> Ch
     applied_by = {e.kind: e.activity for e in history.ledger.effects if e.activity}
     open_calls = {(inv.workflow_id, inv.activity) for inv in history.ledger.unfinished()}
     open_orders = {workflow for workflow, _activity in open_calls}
+    result = history.order_api.result
     judged = 0
     for order_id, status in sorted(history.existing.items()):
         if expectation is None or status.runtime_status != "COMPLETED":
@@ -121,7 +130,7 @@ def exactly_once(history: History, expectation: Expectation | None = None) -> Ch
         observed = {kind for (kind, subject) in by_key if subject == order_id}
         required, forbidden = expectation(status, observed)
         for kind in sorted(required - observed):
-            line = f"{history.noun} {order_id} ({order_result(status)}): no {kind} effect recorded"
+            line = f"{history.noun} {order_id} ({result(status)}): no {kind} effect recorded"
             activity = applied_by.get(kind)
             died = (
                 (order_id, activity) in open_calls
@@ -136,7 +145,7 @@ def exactly_once(history: History, expectation: Expectation | None = None) -> Ch
                 failures.append(line)
         for kind in sorted(observed & forbidden):
             failures.append(
-                f"{history.noun} {order_id} ({order_result(status)}): unexpected {kind} effect"
+                f"{history.noun} {order_id} ({result(status)}): unexpected {kind} effect"
             )
     reexec = history.ledger.reexecutions()
     extra = sum(reexec.values())

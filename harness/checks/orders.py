@@ -1,19 +1,22 @@
-"""The reference order app's shape, as the order checks read it: an order's result is
-its workflow output's ``result`` ("Approved", or "Rejected: out of stock")."""
+"""How the order checks read an order: its result is the marker its app's order API
+shape names (:class:`~harness.record.order_shape.OrderShape`, carried by the History):
+``result`` "Approved" / "Rejected: out of stock" for the reference app, ``status``
+"Completed" / "Rejected: out of stock" for the seed article's original."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from harness.record.history import InstanceStatus
+from harness.record.order_shape import REFERENCE, OrderShape
 
-APPROVED = "Approved"
+APPROVED = "Approved"  # the reference app's approved marker
 
 
-def order_result(status: InstanceStatus) -> str | None:
-    """The order's result from its workflow output (None: the output has none)."""
-    output = status.output
-    return output.get("result") if isinstance(output, dict) else None
+def order_result(status: InstanceStatus | None, order_api: OrderShape = REFERENCE) -> str | None:
+    """The order's result from its workflow output, as ``order_api`` reads it (None: the
+    output has none)."""
+    return order_api.result(status)
 
 
 def order_fields(order: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ the pytest plugin registers its options with it on every pytest run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import shlex
@@ -21,7 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from harness.errors import ConfigError
+from harness.record.order_shape import ORDER_SHAPES, OrderShape, order_shape
 from harness.runtime.images import IMAGE_SETS
+from harness.settings import Settings
+from harness.stack.builtin_apps import BUILTIN_APPS, builtin_app
 from harness.stack.config import (
     BACKENDS,
     LOG_LEVELS,
@@ -240,11 +244,38 @@ def dependency(text: str) -> tuple[str, str]:
     return name, address
 
 
+def order_api(text: str) -> OrderShape:
+    """An order API shape: a built-in's name (reference, original) or a JSON mapping
+    ``{"field": ..., "approved": [...], "rejected": [...], "rejected_prefix": [...]}``."""
+    value: Any = text
+    if text.lstrip().startswith("{"):
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r} is not JSON: {exc}") from None
+    try:
+        return order_shape(value)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+ORDER_API_OPTION = Option(
+    "order-api",
+    "how the app's order outputs mark approved/rejected orders: "
+    + " or ".join(ORDER_SHAPES)
+    + ' or JSON {"field", "approved", "rejected" | "rejected_prefix"} (default: the app\'s own; '
+    "reference for a command)",
+    type=order_api,
+)
+
 APP_OPTIONS = (
     Option(
         "app",
-        "the app's command line, run like `dapr run -- COMMAND` (default: the reference order app)",
+        "the app's command line, run like `dapr run -- COMMAND`, or a built-in order app: "
+        + ", ".join(BUILTIN_APPS)
+        + " (default: reference, the Python reference order app)",
     ),
+    ORDER_API_OPTION,
     Option(
         "workflows",
         "MODULE[:ATTR] of your Python workflow code: hosted and instrumented by the harness "
@@ -266,12 +297,27 @@ APP_OPTIONS = (
 )
 
 
-def app_spec(value: Callable[[str], Any]) -> AppSpec:
+def app_spec(value: Callable[[str], Any], settings: Settings | None = None) -> AppSpec:
     """The AppSpec the parsed app options describe (``value`` as for
-    :func:`stack_config`): a command, hosted workflow code, or the reference app."""
+    :func:`stack_config`): a command, hosted workflow code, a built-in order app (built
+    into ``settings``' cache if it is Go), or the reference app; read in the shape
+    ``--order-api`` gives, if given."""
+    spec = _app_spec(value, settings)
+    shape = value("order_api")
+    return spec if shape is None else dataclasses.replace(spec, order_api=shape)
+
+
+def _app_spec(value: Callable[[str], Any], settings: Settings | None) -> AppSpec:
     command = value("app")
     workflows = value("workflows")
     deps = dict(value("dependency") or ())
+    if command in BUILTIN_APPS:
+        if workflows or deps or value("instrument"):
+            raise ConfigError(
+                f"--app {command} is a built-in app; --workflows, --dependency and "
+                "--instrument are for an app of your own"
+            )
+        return builtin_app(command, settings or Settings.from_env())
     if command:
         return AppSpec(
             tuple(shlex.split(command)),

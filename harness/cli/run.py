@@ -10,6 +10,7 @@ carry a scenario out; 2 bad input (a scenario file, an option), before anything 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from harness.checks.result import Verdict
 from harness.cli import options
 from harness.errors import ConfigError
+from harness.record.order_shape import OrderShape
 from harness.report.journal import new_report_dir
 from harness.report.writer import write_report
 from harness.runtime.images import IMAGE_SETS
@@ -29,6 +31,7 @@ from harness.scenario.outcome import ScenarioOutcome
 from harness.scenario.parse import load_all
 from harness.scenario.selection import matches
 from harness.settings import Settings
+from harness.stack.builtin_apps import BUILTIN_APPS, SEED_GO_VARIANTS
 from harness.stack.config import BACKENDS
 
 if TYPE_CHECKING:
@@ -60,6 +63,26 @@ def with_variant(scenarios: Sequence[Scenario], variant: str) -> list[Scenario]:
             f"the {len(scenarios)} selected does"
         )
     return [sc.with_variant(variant) if sc.runs_reference_app else sc for sc in scenarios]
+
+
+def with_app(scenarios: Sequence[Scenario], app: str) -> list[Scenario]:
+    """``scenarios`` against built-in app ``app`` where they run a built-in app
+    (:meth:`Scenario.with_app`; the others are left as they are). ConfigError when none
+    does."""
+    if not any(sc.runs_reference_app for sc in scenarios):
+        raise ConfigError(
+            f"--app {app} replaces the reference app; none of the {len(scenarios)} selected "
+            "scenarios runs it"
+        )
+    return [sc.with_app(app) if sc.runs_reference_app else sc for sc in scenarios]
+
+
+def with_order_api(scenarios: Sequence[Scenario], shape: OrderShape) -> list[Scenario]:
+    """``scenarios`` with their app's answers read in ``shape``."""
+    return [
+        dataclasses.replace(sc, app=dataclasses.replace(sc.app, order_api=shape))
+        for sc in scenarios
+    ]
 
 
 def verdict_table(outcomes: Sequence[ScenarioOutcome]) -> str:
@@ -95,13 +118,20 @@ def run_command(
     argv: Sequence[str] = (),
     strict_upstream: bool = False,
     dashboard: bool = False,
+    app: str | None = None,
+    order_api: OrderShape | None = None,
 ) -> int:
     """Everything ``dapr-chaos run`` does; returns the exit status (0: every scenario
     passed, or only a known upstream defect failed unless ``strict_upstream``).
-    ``variant`` runs the reference app in that variant wherever a scenario runs the
-    reference app. ``dashboard``: serve the live dashboard of each scenario's stack and
-    fault windows while the run lasts (its URL is printed)."""
+    ``app`` (a built-in app's name) replaces the reference app wherever a scenario runs
+    it; ``variant`` runs that app in that variant; ``order_api`` reads every scenario's
+    app in that shape. ``dashboard``: serve the live dashboard of each scenario's stack
+    and fault windows while the run lasts (its URL is printed)."""
     scenarios = select(load_all(list(paths) or [DEFAULT_SCENARIOS]), expr)
+    if app is not None:
+        scenarios = with_app(scenarios, app)
+    if order_api is not None:
+        scenarios = with_order_api(scenarios, order_api)
     if variant is not None:
         scenarios = with_variant(scenarios, variant)
     if repeat < 1:
@@ -180,6 +210,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         argv=["dapr-chaos", *sys.argv[1:]],
         strict_upstream=args.strict_upstream,
         dashboard=args.dashboard,
+        app=args.app,
+        order_api=args.order_api,
     )
 
 
@@ -231,12 +263,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--name", help="report name (default: the scenario name, or 'run')")
     p.add_argument(
-        "--variant",
-        choices=REFERENCE_VARIANTS,
+        "--app",
+        choices=BUILTIN_APPS,
         default=None,
-        help="run the reference app in this deliberately broken variant wherever a scenario "
-        "runs the reference app (e.g. payment-not-idempotent, to see a check fail)",
+        help="run this built-in order app wherever a scenario runs the reference app: "
+        "seed-go is the seed article's OrderProcessing in Go (built once into the cache), "
+        "read in the original's order API shape",
     )
+    p.add_argument(
+        "--variant",
+        choices=sorted({*REFERENCE_VARIANTS, *SEED_GO_VARIANTS}),
+        default=None,
+        metavar="VARIANT",
+        help="run the built-in app in this deliberately broken variant wherever a scenario "
+        "runs it (e.g. payment-not-idempotent, to see a check fail); reference: "
+        + ", ".join(REFERENCE_VARIANTS)
+        + "; seed-go: "
+        + ", ".join(SEED_GO_VARIANTS),
+    )
+    options.add_to_parser(p, (options.ORDER_API_OPTION,))
     p.add_argument(
         "--backend",
         choices=BACKENDS,

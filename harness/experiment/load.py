@@ -136,6 +136,7 @@ def run_load(
         inputs=tuple(inputs) if inputs else (None,),
         grpc_port=stack.ports["daprd_grpc"] if workflow is not None else None,
         token=stack.api_token if workflow is not None else "",
+        result_field=stack.config.app.order_api.field if stack.config.app else "result",
     )
     assert config.ops_path is not None
     config.ops_path.touch(mode=0o600)
@@ -247,7 +248,7 @@ def _workload_of(stack: Stack, prefix: str, ops: Operations, workflow: str | Non
     """The load's starts as the chaos checks expect them (accepted / refused / unknown),
     read back through the order API or daprd's workflow API."""
     if workflow is None:
-        orders = Orders(OrderAPIClient(stack.ports["app"]), prefix=prefix)
+        orders = Orders(OrderAPIClient.on(stack), prefix=prefix)
         orders.accepted = {oid: ops.orders[oid] for oid in ops.accepted}
         orders.submitted = list(ops.accepted)
         orders.refused = dict(ops.refused)

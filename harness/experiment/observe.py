@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from harness.errors import WorkloadError
+from harness.errors import AnswerMismatch, WorkloadError
 from harness.record.history import History, InstanceStatus, Outcome, attempts_by_id
 from harness.record.instances import InstanceReader
 from harness.record.ledger import Ledger
+from harness.record.order_shape import REFERENCE
 from harness.record.recorder import record_histories
 from harness.record.timeline import Timeline
 from harness.stack.stack import Stack
@@ -38,6 +39,8 @@ def _wait_terminal(
             try:
                 status = workload.status(instance_id)
                 unreadable.pop(instance_id, None)
+            except AnswerMismatch:
+                raise  # no later answer would be readable either: not worth waiting out
             except WorkloadError as exc:
                 status = None
                 unreadable[instance_id] = str(exc)
@@ -52,9 +55,7 @@ def _wait_terminal(
     return statuses, pending, unreadable
 
 
-def _record(
-    stack: Stack, timeline: Timeline, reader: InstanceReader, ids: list[str]
-) -> list[Path]:
+def _record(stack: Stack, timeline: Timeline, reader: InstanceReader, ids: list[str]) -> list[Path]:
     """Write the workflow history of each instance into ``<run dir>/histories``."""
     if stack.run_dir is None:
         return []
@@ -110,6 +111,7 @@ def observe(
         histories=histories,
         workflows=workflows,
         kind=workload.kind,
+        order_api=getattr(workload, "order_api", None) or REFERENCE,
         unreadable=unreadable,
         worker_probed=supervisor.worker_probed,
         expected_outputs={i: v for i, v in expected.items() if v is not NO_EXPECTATION},

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from harness.checks.verification import Verification
-from harness.errors import ConfigError, WorkloadError
+from harness.errors import ConfigError, HarnessError, WorkloadError
 from harness.experiment.chaos import Chaos
 from harness.experiment.triggers import PendingEvents, Triggers
 from harness.faults.schedule import Schedule
@@ -103,6 +103,9 @@ def run_schedule(
     )
     pending = PendingEvents(chaos, schedule.events, triggers)
     submitted = threading.Event()
+    # What stopped the submitting threads (an answer the workload cannot read): raised
+    # after the heal, instead of waiting out the chaos phase for starts that never come.
+    feeder_error: list[HarnessError] = []
 
     def start_one() -> str | None:
         started_id = workload.try_start(resend_for=RESEND_S)
@@ -111,16 +114,22 @@ def run_schedule(
         return started_id
 
     def starts() -> None:
-        with ThreadPoolExecutor(concurrency) as pool:
-            # The app a failpoint crashed is restarted below, so a start it refused
-            # meanwhile is sent again until it is back.
-            list(pool.map(lambda _: start_one(), range(count)))
-        submitted.set()
+        try:
+            with ThreadPoolExecutor(concurrency) as pool:
+                # The app a failpoint crashed is restarted below, so a start it refused
+                # meanwhile is sent again until it is back.
+                list(pool.map(lambda _: start_one(), range(count)))
+        except HarnessError as exc:
+            feeder_error.append(exc)
+        finally:
+            submitted.set()
 
     feeder = threading.Thread(target=starts, daemon=True)
     feeder.start()
     try:
         while True:
+            if feeder_error:
+                break
             pending.fire_due()
             timed_out = time.monotonic() - started >= schedule.chaos_timeout
             # Armed failpoints count as pending faults: healing before one fires would
@@ -142,6 +151,8 @@ def run_schedule(
     finally:
         phase("heal")
         chaos.heal()
+    if feeder_error:
+        raise feeder_error[0]
     never = pending.never_fired(f"within the {schedule.chaos_timeout:g}s chaos phase")
     if never is not None:
         raise never

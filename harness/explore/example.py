@@ -54,7 +54,7 @@ def run_example(
     _note(f"example {number} (instance ids {prefix}*): " + "; ".join(plan.describe()))
     workload: Workload
     if workflow is None:
-        workload = Orders(OrderAPIClient(stack.ports["app"]), prefix=prefix, seed=number)
+        workload = Orders(OrderAPIClient.on(stack), prefix=prefix, seed=number)
     else:
         registry = stack.app_registry()
         workload = Workflows(

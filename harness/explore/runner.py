@@ -35,6 +35,7 @@ workload: {{orders: {orders}, concurrency: 3}}
 timeouts: {{chaos: 30, verify: 60}}
 """
 
+
 def observation_of(outcome: ScenarioOutcome) -> Observation:
     """A campaign outcome as the search sees it: a FAILed check is a violation."""
     seconds = outcome.duration

@@ -25,6 +25,8 @@ def is_link(name: str) -> bool:
     if name in LINK_NAMES:
         return True
     return bool(_DEPENDENCY_LINK.match(name)) and name.removeprefix("app->") not in MEMBERS
+
+
 # What a generated fault acts through: an app failpoint, a member process, a proxied link.
 FAULT_KINDS = ("failpoint", "member", "link")
 

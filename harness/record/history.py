@@ -20,10 +20,57 @@ from pathlib import Path
 from typing import Any
 
 from harness.record.ledger import Ledger
+from harness.record.order_shape import REFERENCE, OrderShape
 from harness.record.timeline import Timeline
 
 # Runtime statuses as daprd's workflow API names them (upper case, no prefix).
 TERMINAL = frozenset({"COMPLETED", "FAILED", "TERMINATED"})
+RUNTIME_STATUSES = (
+    "RUNNING",
+    "COMPLETED",
+    "CONTINUED_AS_NEW",
+    "FAILED",
+    "CANCELED",
+    "TERMINATED",
+    "PENDING",
+    "SUSPENDED",
+    "STALLED",
+)
+# The .NET SDKs' OrchestrationRuntimeStatus serialized as a bare number (System.Text.Json
+# without a JsonStringEnumConverter): the enum's implicit values, in declaration order, as
+# microsoft/durabletask-dotnet declares it (src/Client/Core/OrchestrationRuntimeStatus.cs,
+# commit 22ce6185: Running, Completed, ContinuedAsNew, Failed, Canceled, Terminated,
+# Pending, Suspended), which the Dapr .NET SDK's workflow client passes through.
+DOTNET_RUNTIME_STATUS = {
+    0: "RUNNING",
+    1: "COMPLETED",
+    2: "CONTINUED_AS_NEW",
+    3: "FAILED",
+    4: "CANCELED",
+    5: "TERMINATED",
+    6: "PENDING",
+    7: "SUSPENDED",
+}
+_BY_SPELLING = {name.replace("_", ""): name for name in RUNTIME_STATUSES}
+
+
+def runtime_status_name(value: Any) -> str | None:
+    """A runtime status as an app's API may spell it, in daprd's spelling (``COMPLETED``,
+    ``CONTINUED_AS_NEW``, ...): any case, with or without underscores or the protobuf
+    ``ORCHESTRATION_STATUS_`` prefix (``"Completed"``, ``"ContinuedAsNew"``), or the
+    .NET enum's number (``1``, ``"1"``; see :data:`DOTNET_RUNTIME_STATUS`). None: not a
+    runtime status."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int):
+        return DOTNET_RUNTIME_STATUS.get(value)
+    if not isinstance(value, str):
+        return None
+    key = value.strip().upper().replace("_", "").replace("-", "")
+    key = key.removeprefix("ORCHESTRATIONSTATUS").removeprefix("WORKFLOWSTATUS")
+    return _BY_SPELLING.get(key)
 
 
 class Outcome(enum.Enum):
@@ -104,6 +151,8 @@ class History:
     workflows: str | None = None
     # "orders" (the order API: the order checks apply) or "workflows".
     kind: str = "orders"
+    # How the order app marks an order approved or rejected in its output (orders only).
+    order_api: OrderShape = REFERENCE
     # Instance id -> the output it must end with (only where the workload expects one).
     expected_outputs: dict[str, Any] = field(default_factory=dict)
     # Instance id -> the final status of a fault-free run of the same input.

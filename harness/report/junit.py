@@ -18,9 +18,7 @@ def write_junit(journal: dict[str, Any], report: Path) -> Path:
         "testsuite",
         name="dapr-chaos",
         tests=str(len(scenarios)),
-        failures=str(
-            sum(journal["summary"].get(k, 0) for k in ("failed", "unknown", "vacuous"))
-        ),
+        failures=str(sum(journal["summary"].get(k, 0) for k in ("failed", "unknown", "vacuous"))),
         errors=str(journal["summary"]["errors"]),
         skipped="0",
         time=f"{journal['duration_s']:.3f}",

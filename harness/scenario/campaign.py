@@ -9,6 +9,7 @@ stack never see each other's orders. Everything the report needs is collected in
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +27,8 @@ from harness.scenario.model import Scenario
 from harness.scenario.outcome import Evidence, ScenarioOutcome
 from harness.settings import Settings
 from harness.stack import readiness
-from harness.stack.config import AppSpec, StackConfig, hosted_app, reference_app
+from harness.stack.builtin_apps import builtin_app
+from harness.stack.config import AppSpec, StackConfig, hosted_app
 from harness.stack.stack import Stack
 from harness.workload.load_config import LoadProfile
 from harness.workload.order_api import OrderAPIClient
@@ -41,24 +43,36 @@ Progress = Callable[[str], None]
 OnScenario = Callable[[Stack, Timeline, str], None]
 
 
-def app_spec(scenario: Scenario) -> AppSpec:
-    """The AppSpec a scenario's ``app`` section describes."""
+def app_spec(
+    scenario: Scenario, settings: Settings | None = None, *, progress: Progress = print
+) -> AppSpec:
+    """The AppSpec a scenario's ``app`` section describes (a built-in Go app is built
+    into ``settings``' cache first, if it is not there), reading answers in the app's
+    order API shape."""
     app = scenario.app
-    if app.reference:
-        return reference_app(("ORDER_APP_VARIANT", app.variant), *app.env.items())
-    if app.hosted:
+    if not app.own:
+        spec = builtin_app(
+            app.builtin,
+            settings or Settings.from_env(),
+            app.variant,
+            env=app.env.items(),
+            progress=progress,
+        )
+    elif app.hosted:
         assert app.workflows is not None
-        return hosted_app(app.workflows, env=app.env, cwd=app.cwd, dependencies=app.dependencies)
-    assert app.command is not None
-    return AppSpec(
-        app.command,
-        health_path=app.health_path,
-        env=dict(app.env),
-        cwd=app.cwd,
-        workflows=app.workflows,
-        instrument=app.instrument,
-        dependencies=dict(app.dependencies),
-    )
+        spec = hosted_app(app.workflows, env=app.env, cwd=app.cwd, dependencies=app.dependencies)
+    else:
+        assert app.command is not None
+        spec = AppSpec(
+            app.command,
+            health_path=app.health_path,
+            env=dict(app.env),
+            cwd=app.cwd,
+            workflows=app.workflows,
+            instrument=app.instrument,
+            dependencies=dict(app.dependencies),
+        )
+    return dataclasses.replace(spec, order_api=app.shape)
 
 
 def workload_of(scenario: Scenario, stack: Stack, prefix: str, seed: int) -> Workload:
@@ -66,7 +80,7 @@ def workload_of(scenario: Scenario, stack: Stack, prefix: str, seed: int) -> Wor
     over the app's HTTP API, or instances of a workflow through daprd."""
     section = scenario.workload
     if section.workflow is None:
-        return Orders(OrderAPIClient(stack.ports["app"]), prefix=prefix, seed=seed)
+        return Orders(OrderAPIClient.on(stack), prefix=prefix, seed=seed)
     registry = stack.app_registry()
     expected: Any = NO_EXPECTATION
     if section.outputs is not None:
@@ -139,7 +153,7 @@ class Campaign:
 
     def _config(self, scenario: Scenario) -> StackConfig:
         return StackConfig(
-            app=app_spec(scenario),
+            app=app_spec(scenario, self.settings, progress=self.progress),
             backend=self.backend or scenario.backend,
             images=self.images,
         )

@@ -25,6 +25,8 @@ from harness.faults.fault import Fault
 from harness.faults.network import LinkDown, LinkToxic
 from harness.faults.process import Kill, Pause, Restart, SoftRestart
 from harness.faults.schedule import At, FaultEvent, OnCompleted, OnFailpoint, Schedule, Trigger
+from harness.record.order_shape import ORDER_SHAPES, ORIGINAL, REFERENCE, OrderShape
+from harness.stack.builtin_apps import BUILTIN_APPS, SEED_GO, check_seed_go_variant
 from harness.stack.toxiproxy import Toxic
 
 SCHEMA_VERSION = "dapr-chaos/scenario/v1"
@@ -90,11 +92,13 @@ class FaultSpec:
 class AppSection:
     """The app under test: ``command`` (any app, in any language), or ``workflows``
     without a command (``MODULE[:ATTR]`` hosted and instrumented by the harness), or
-    neither (the reference order app in ``variant``). With a command, ``workflows`` is the
-    code the replay check replays against, and ``instrument`` gives a Python app the
-    automatic failpoints. ``dependencies``: NAME → ``127.0.0.1:PORT`` or ``valkey``, each
-    behind a proxy (link ``app->NAME``). ``cwd``: where the app runs (default: where the
-    harness runs)."""
+    neither (the built-in order app ``builtin``, one of
+    :data:`~harness.stack.builtin_apps.BUILTIN_APPS`, in ``variant``). With a command,
+    ``workflows`` is the code the replay check replays against, and ``instrument`` gives a
+    Python app the automatic failpoints. ``dependencies``: NAME → ``127.0.0.1:PORT`` or
+    ``valkey``, each behind a proxy (link ``app->NAME``). ``cwd``: where the app runs
+    (default: where the harness runs). ``order_api``: how the app's order outputs mark
+    approved and rejected orders (None: the app's own, see :attr:`shape`)."""
 
     command: tuple[str, ...] | None = None
     variant: str = "correct"
@@ -104,11 +108,32 @@ class AppSection:
     instrument: bool = False
     dependencies: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
+    builtin: str = "reference"
+    order_api: OrderShape | None = None
+
+    @property
+    def own(self) -> bool:
+        """Whether this is an app of the user's (a command, or hosted workflows), not a
+        built-in order app."""
+        return self.command is not None or self.workflows is not None
 
     @property
     def reference(self) -> bool:
         """Whether this is the reference order app."""
-        return self.command is None and self.workflows is None
+        return not self.own and self.builtin == "reference"
+
+    @property
+    def seed_go(self) -> bool:
+        """Whether this is the Go port of the seed app."""
+        return not self.own and self.builtin == SEED_GO
+
+    @property
+    def shape(self) -> OrderShape:
+        """The order API shape the workload reads this app's answers with: ``order_api``
+        if given, else the original's for seed-go, the reference app's for any other."""
+        if self.order_api is not None:
+            return self.order_api
+        return ORIGINAL if self.seed_go else REFERENCE
 
     @property
     def hosted(self) -> bool:
@@ -120,7 +145,7 @@ class AppSection:
         """What the ``replay`` check replays against (the reference app's own code)."""
         if self.workflows:
             return self.workflows
-        return reference_workflows(self.variant) if self.command is None else None
+        return reference_workflows(self.variant) if self.reference else None
 
     @property
     def links(self) -> tuple[str, ...]:
@@ -140,11 +165,15 @@ class AppSection:
             self.instrument,
             tuple(sorted(self.dependencies.items())),
             self.cwd,
+            self.builtin,
+            self.order_api,
         )
 
     def describe(self) -> str:
         if self.reference:
             return f"reference order app ({self.variant})"
+        if self.seed_go:
+            return f"seed-go order app ({self.variant})"
         if self.hosted:
             return f"{self.workflows} (hosted)"
         return " ".join(self.command or ())
@@ -221,18 +250,41 @@ class Scenario:
 
     @property
     def runs_reference_app(self) -> bool:
-        return self.app.command is None
+        """Whether it runs a built-in order app (the reference app, or seed-go)."""
+        return not self.app.own
 
     def with_variant(self, variant: str) -> Scenario:
-        """This scenario with the reference app in ``variant`` (one of
-        :data:`REFERENCE_VARIANTS`). ConfigError for a scenario that runs its own app,
-        or an unknown variant."""
+        """This scenario with its built-in app in ``variant`` (one of
+        :data:`REFERENCE_VARIANTS`, or for seed-go of
+        :data:`~harness.stack.builtin_apps.SEED_GO_VARIANTS`). ConfigError for a scenario
+        that runs its own app, or an unknown variant."""
         if not self.runs_reference_app:
             raise ConfigError(
                 f"a variant applies to the reference app; {self.name} runs {self.app.describe()}"
             )
-        reference_workflows(variant)  # refuses an unknown name
+        if self.app.seed_go:
+            check_seed_go_variant(variant)
+        else:
+            reference_workflows(variant)  # refuses an unknown name
         return dataclasses.replace(self, app=dataclasses.replace(self.app, variant=variant))
+
+    def with_app(self, builtin: str) -> Scenario:
+        """This scenario against built-in app ``builtin`` (one of
+        :data:`~harness.stack.builtin_apps.BUILTIN_APPS`) in its correct variant, in the
+        order API shape that app speaks. ConfigError for a scenario that runs its own app.
+        The Go app has no Python workflow code, so the replay check is dropped for it."""
+        if builtin not in BUILTIN_APPS:
+            raise ConfigError(f"no built-in app {builtin!r}; use one of {', '.join(BUILTIN_APPS)}")
+        if not self.runs_reference_app:
+            raise ConfigError(
+                f"--app {builtin} replaces the built-in order app; {self.name} runs "
+                f"{self.app.describe()}"
+            )
+        app = dataclasses.replace(self.app, builtin=builtin, variant="correct", order_api=None)
+        checks = self.checks
+        if app.workflow_code is None:
+            checks = tuple(c for c in checks if c != "replay")
+        return dataclasses.replace(self, app=app, checks=checks)
 
     def as_yaml(self) -> str:
         """The scenario as a file this module loads back to an equal scenario."""
@@ -243,8 +295,14 @@ class Scenario:
         app: dict[str, Any] = {}
         if self.app.command is not None:
             app["command"] = list(self.app.command)
-        elif self.app.reference:
+        elif not self.app.own:
+            if self.app.builtin != "reference":
+                app["builtin"] = self.app.builtin
             app["variant"] = self.app.variant
+        if self.app.order_api is not None:
+            shape = self.app.order_api
+            builtin = ORDER_SHAPES.get(shape.name)
+            app["order_api"] = shape.name if builtin == shape else shape.as_data()
         if self.app.env:
             app["env"] = dict(self.app.env)
         if self.app.health_path:

@@ -22,6 +22,7 @@ from harness.errors import HarnessError
 from harness.record.history import Outcome
 from harness.record.instances import InstanceReader
 from harness.record.ledger import FailpointHit, Ledger
+from harness.record.order_shape import REFERENCE
 from harness.record.recorder import history_rows
 from harness.record.timeline import Timeline
 from harness.scenario.model import Scenario
@@ -138,13 +139,17 @@ class Evidence:
         end = time.time()
         ledger = Ledger.read(stack.ledger_path, prefix=workload.prefix)
         outcome.hits = [h for h in ledger.failpoints]
-        statuses = outcome.verification.history.statuses if outcome.verification else {}
+        history = outcome.verification.history if outcome.verification else None
+        statuses = history.statuses if history is not None else {}
+        order_api = history.order_api if history is not None else REFERENCE
         terminal = {oid for oid, st in statuses.items() if st is not None and st.terminal}
         bucket = 0.5 if end - t0 < 60 else 1.0
         outcome.series = activity_series(ledger, t0, end, bucket, terminal)
         outcomes: dict[str, int] = {}
         for status in statuses.values():
-            key = (order_result(status) or status.runtime_status) if status else "unknown"
+            key = (
+                (order_result(status, order_api) or status.runtime_status) if status else "unknown"
+            )
             outcomes[key] = outcomes.get(key, 0) + 1
         attempts = Counter(a.outcome for a in workload.attempts())
         outcome.metrics = {
@@ -233,5 +238,3 @@ class Evidence:
             path = folder / f"{name}.log"
             path.write_text(text)
             outcome.logs[name] = str(path.relative_to(self.report_dir))
-
-

@@ -31,6 +31,7 @@ from harness.errors import ConfigError
 from harness.faults.failpoints import Failpoint
 from harness.faults.fault import LINK_NAMES, MEMBERS
 from harness.faults.schedule import FaultEvent, Schedule
+from harness.record.order_shape import ORDER_SHAPES, SHAPE_KEYS, OrderShape, order_shape
 from harness.scenario.model import (
     REFERENCE_VARIANTS,
     SUFFIX,
@@ -43,6 +44,7 @@ from harness.scenario.model import (
     spec_event,
 )
 from harness.scenario.nodes import Node, choice, positive
+from harness.stack.builtin_apps import BUILTIN_APPS, SEED_GO, SEED_GO_VARIANTS
 from harness.stack.config import BACKENDS, check_dependencies
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
@@ -96,6 +98,8 @@ def _app(node: Node | None, source_dir: Path | None) -> AppSection:
             "instrument",
             "dependencies",
             "cwd",
+            "builtin",
+            "order_api",
         ),
     )
     command: tuple[str, ...] | None = None
@@ -109,13 +113,25 @@ def _app(node: Node | None, source_dir: Path | None) -> AppSection:
             command = tuple(shlex.split(cmd_node.scalar("app.command", str)))
         if not command:
             raise cmd_node.error("app.command is empty; give the program to run")
-    if (cmd_node is not None or "workflows" in m) and "variant" in m:
+    own = cmd_node is not None or "workflows" in m
+    if own and "variant" in m:
         raise (m.child("variant") or node).error(
             "app.variant applies to the reference app only; drop it, or command/workflows"
         )
-    variant = choice(
-        m.child("variant") or m, "app.variant", m.get("variant", str, "correct"), REFERENCE_VARIANTS
+    if own and "builtin" in m:
+        raise (m.child("builtin") or node).error(
+            "app.builtin names a built-in order app to run; drop it, or command/workflows"
+        )
+    builtin = choice(
+        m.child("builtin") or m, "app.builtin", m.get("builtin", str, "reference"), BUILTIN_APPS
     )
+    variant = choice(
+        m.child("variant") or m,
+        "app.variant" + (f" of {builtin}" if builtin != "reference" else ""),
+        m.get("variant", str, "correct"),
+        SEED_GO_VARIANTS if builtin == SEED_GO else REFERENCE_VARIANTS,
+    )
+    order_api = _order_api(m.child("order_api"))
     env: dict[str, str] = {}
     env_node = m.child("env")
     if env_node is not None:
@@ -158,7 +174,35 @@ def _app(node: Node | None, source_dir: Path | None) -> AppSection:
         cwd = (source_dir / cwd_text).resolve() if source_dir else Path(cwd_text).resolve()
         if not cwd.is_dir():
             raise (m.child("cwd") or node).error(f"app.cwd {cwd} is not a directory")
-    return AppSection(command, variant, env, health, workflows, instrument, deps, cwd)
+    return AppSection(
+        command, variant, env, health, workflows, instrument, deps, cwd, builtin, order_api
+    )
+
+
+def _order_api(node: Node | None) -> OrderShape | None:
+    """``app.order_api``: a built-in shape's name, or a mapping {field, approved,
+    rejected?, rejected_prefix?} (values: a string or a list of strings)."""
+    if node is None:
+        return None
+    try:
+        if isinstance(node.node, yaml.ScalarNode):
+            return order_shape(node.scalar("app.order_api", str))
+        if not isinstance(node.node, yaml.MappingNode):
+            raise ConfigError(
+                f"must be one of {', '.join(ORDER_SHAPES)} or a mapping "
+                f"{{{', '.join(SHAPE_KEYS)}}}, got a list"
+            )
+        data = SafeConstructor().construct_mapping(node.node, deep=True)
+        return order_shape({str(k): v for k, v in data.items()})
+    except ConfigError as exc:
+        message = str(exc)
+        if message.startswith(node.source):
+            raise  # already FILE:LINE (a scalar of the wrong type)
+        if message.startswith("order_api"):
+            message = message.removeprefix("order_api")
+        else:
+            message = ": " + message
+        raise node.error("app.order_api" + message) from None
 
 
 def _dependency_names(node: Node) -> list[str]:
@@ -389,12 +433,17 @@ def _fault(
     return spec, event
 
 
-def _checks(node: Node | None, kind: str) -> tuple[str, ...]:
+def _checks(node: Node | None, kind: str, app: AppSection) -> tuple[str, ...]:
     if node is None:
         return default_checks(kind)
     names = []
     for item in node.items("checks"):
         names.append(choice(item, "check", item.scalar("a check name", str), CHECKS))
+        if names[-1] == "replay" and app.seed_go:
+            raise item.error(
+                "the replay check replays Python workflow code; the seed-go app is Go "
+                "(drop replay from checks)"
+            )
     if not names:
         raise node.error("checks is empty; a scenario that checks nothing proves nothing")
     # What the run exercised is always reported: the other checks' verdicts mean little
@@ -469,7 +518,7 @@ def parse_scenario(text: str, source: str = "<scenario>", path: Path | None = No
         failpoints=failpoints,
         faults=tuple(specs),
         schedule=Schedule(tuple(events), chaos_timeout=chaos_timeout, verify_deadline=verify),
-        checks=_checks(top.child("checks"), workload.kind),
+        checks=_checks(top.child("checks"), workload.kind, app),
         slo=_slo(top.child("slo"), workload),
     )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import ConfigError
+from harness.record.order_shape import REFERENCE, OrderShape
 from harness.runtime.images import IMAGE_SETS
 from harness.stack.components import DEFAULT_TEMPLATES
 from harness.stack.ports import MAX_DEPENDENCIES
@@ -77,7 +78,9 @@ class AppSpec:
     (the stack's Valkey): each gets a Toxiproxy proxy (link ``app->NAME``) whose address
     the app reads from ``DAPR_CHAOS_DEP_<NAME>``. ``ready_timeout``: seconds the app may
     take to be ready (default: the stack's ``ready_timeout``), for an app that boots
-    slower or, in a test, faster than the rest of the stack.
+    slower or, in a test, faster than the rest of the stack. ``order_api``: how an order
+    app's outputs mark an order approved or rejected (the order workload reads them so;
+    default: the reference app's shape).
     """
 
     command: tuple[str, ...]
@@ -89,6 +92,7 @@ class AppSpec:
     instrument: bool = False
     dependencies: Mapping[str, str] = field(default_factory=dict)
     ready_timeout: float | None = None
+    order_api: OrderShape = REFERENCE
 
     def __post_init__(self) -> None:
         if not self.command or not self.command[0]:

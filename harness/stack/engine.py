@@ -30,6 +30,7 @@ RUN_LABEL = "dapr-chaos.run"
 OWNER_LABEL = "dapr-chaos.owner"
 MEMBER_LABEL = "dapr-chaos.member"
 
+
 def owner_label() -> str:
     """``<pid>:<start time>`` of this process: tells a live owner from a reused pid."""
     return f"{os.getpid()}:{process_start_time(os.getpid())}"

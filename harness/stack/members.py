@@ -21,6 +21,7 @@ from harness.stack.toxiproxy import ToxiproxyClient
 
 log = logging.getLogger("harness.stack")
 
+
 @dataclass
 class Member:
     """One stack member: its process (local or a container) plus its readiness rule."""

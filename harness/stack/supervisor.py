@@ -319,9 +319,7 @@ class Supervisor:
             if readiness.workflow_workers(daprd.metadata()) >= 1:
                 return True
             if app is not None and not app.process.running():
-                if any(
-                    h.fired and h.action == "crash" and h.ts >= since for h in self.hits.hits()
-                ):
+                if any(h.fired and h.action == "crash" and h.ts >= since for h in self.hits.hits()):
                     return True
                 raise StackError(
                     f"the app exited (status {app.process.returncode}) while daprd recovered "

@@ -35,6 +35,9 @@ daprd's gRPC workflow API instead of orders over HTTP):
     A JSON list of inputs, given to instances in turn (default ``[null]``).
 ``DAPR_CHAOS_LOAD_GRPC_PORT``, ``DAPR_CHAOS_LOAD_TOKEN``
     daprd's gRPC port on 127.0.0.1 and its API token (``dapr-chaos up`` prints both).
+``DAPR_CHAOS_LOAD_RESULT_FIELD``
+    The order output's field that marks approved/rejected (default ``result``; the
+    original seed app's is ``status``), reported per operation.
 """
 
 from __future__ import annotations
@@ -96,6 +99,9 @@ class WorkloadConfig:
     inputs: tuple[Any, ...] = (None,)
     grpc_port: int | None = None
     token: str = ""
+    # The output field that marks an order approved or rejected (the app's order API
+    # shape; only reported per operation).
+    result_field: str = "result"
 
     def __post_init__(self) -> None:
         validate_prefix(self.prefix)
@@ -145,6 +151,7 @@ class WorkloadConfig:
             inputs=tuple(inputs),
             grpc_port=int(port_raw) if port_raw else None,
             token=env.get("DAPR_CHAOS_LOAD_TOKEN", ""),
+            result_field=env.get("DAPR_CHAOS_LOAD_RESULT_FIELD", "").strip() or "result",
         )
 
     def to_env(self) -> dict[str, str]:
@@ -155,6 +162,7 @@ class WorkloadConfig:
             "DAPR_CHAOS_LOAD_BACKOFF": repr(self.backoff_s),
             "DAPR_CHAOS_LOAD_WAIT": repr(self.wait_s),
             "DAPR_CHAOS_LOAD_OUT_OF_STOCK": repr(self.out_of_stock),
+            "DAPR_CHAOS_LOAD_RESULT_FIELD": self.result_field,
         }
         if self.url:
             env["DAPR_CHAOS_LOAD_URL"] = self.url

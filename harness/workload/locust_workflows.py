@@ -139,9 +139,7 @@ class WorkflowUser(User):
                 time.sleep(CONFIG.backoff_s)
             if status is not None and status.runtime_status in TERMINAL:
                 latency_ms = (time.perf_counter() - started) * 1000.0
-                _log.write(
-                    "done", id=instance, latency_ms=latency_ms, status=status.runtime_status
-                )
+                _log.write("done", id=instance, latency_ms=latency_ms, status=status.runtime_status)
                 self._report(latency_ms, status.runtime_status)
                 return
             if time.perf_counter() >= deadline:

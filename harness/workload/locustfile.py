@@ -29,7 +29,7 @@ from locust import FastHttpUser, constant, events, task
 from locust.env import Environment
 
 from harness.errors import ConfigError
-from harness.record.history import TERMINAL
+from harness.record.history import TERMINAL, runtime_status_name
 from harness.workload.load_config import WORKFLOW_REQUEST, WorkloadConfig
 from harness.workload.operations import OperationWriter
 from harness.workload.order_generator import OrderGenerator
@@ -135,7 +135,8 @@ class OrderUser(FastHttpUser):
             with self.client.get(f"/orders/{order_id}", name=GET_NAME, catch_response=True) as resp:
                 if resp.status_code == 200:
                     body = resp.json()
-                    status = str(body.get("runtimeStatus"))
+                    raw = body.get("runtimeStatus") if isinstance(body, dict) else None
+                    status = runtime_status_name(raw) or str(raw)
                 else:
                     # 404 after a 202 would be a lost order: keep asking, the post-load
                     # checks judge it.
@@ -145,7 +146,8 @@ class OrderUser(FastHttpUser):
             if status in TERMINAL:
                 latency_ms = (time.perf_counter() - started) * 1000.0
                 output = body.get("output") if isinstance(body, dict) else None
-                result = output.get("result") if isinstance(output, dict) else None
+                field = CONFIG.result_field
+                result = output.get(field) if isinstance(output, dict) else None
                 _log.write("done", id=order_id, latency_ms=latency_ms, status=status, result=result)
                 self._report_workflow(latency_ms, status)
                 return

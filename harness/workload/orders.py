@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 
 from harness.errors import ConfigError, NotDelivered, WorkloadError
 from harness.record.history import Attempt, InstanceStatus, Outcome
-from harness.workload.order_api import Order, OrderAPIClient, OrderStatus
+from harness.record.order_shape import OrderShape
+from harness.workload.order_api import Order, OrderAPIClient, OrderStatus, accepted_id
 from harness.workload.order_generator import PRODUCTS, OrderGenerator
 from harness.workload.protocol import NO_EXPECTATION
 
@@ -28,7 +29,8 @@ RACE_MEET_S = 2.0
 class Orders:
     """Orders of one test: ids are ``<prefix><n>``; waits poll the API.
 
-    ``rng`` makes generated orders reproducible (same seed, same orders).
+    ``rng`` makes generated orders reproducible (same seed, same orders). The shape of
+    the app's answers is the client's (:attr:`order_api`).
     """
 
     workflow = "order_processing"
@@ -54,6 +56,12 @@ class Orders:
         self.uncertain_why: dict[str, str] = {}
         self._pairs: dict[int, threading.Barrier] = {}
         self.sent_at: dict[str, float] = {}  # order id -> first send (epoch seconds)
+
+    @property
+    def order_api(self) -> OrderShape:
+        """How the app marks approved and rejected orders (the history carries it to the
+        checks)."""
+        return self.api.order_api
 
     def make(
         self,
@@ -111,6 +119,10 @@ class Orders:
                 self._unknown(order, f"no answer: {exc}")
                 return None
             else:
+                if resp.status == 202:
+                    # An answer of another shape stops the run (AnswerMismatch): no
+                    # later answer would be readable either.
+                    accepted_id(order.order_id, resp.body)
                 if resp.status == 202 or (resp.status == 409 and sent_before):
                     with self._lock:
                         self.submitted.append(order.order_id)

@@ -39,6 +39,10 @@ class Workload(Protocol):
     :class:`~harness.errors.WorkloadError` when it cannot read an instance (not the same
     as None: the instance does not exist); ``wait_terminal`` raises WorkloadError naming
     the instances not terminal by ``timeout`` seconds.
+
+    An order workload (``kind == "orders"``) may also have ``order_api``, the
+    :class:`~harness.record.order_shape.OrderShape` its app marks approved and rejected
+    orders with; the history carries it to the checks (default: the reference app's).
     """
 
     @property
@@ -46,7 +50,7 @@ class Workload(Protocol):
 
     @property
     def kind(self) -> str:
-        """"orders" (the order API: the order checks apply) or "workflows"; it decides
+        """ "orders" (the order API: the order checks apply) or "workflows"; it decides
         the checks a verification runs when none are named."""
         ...
 

@@ -149,9 +149,7 @@ def test_the_correct_app_survives_its_scenario(name: str, tmp_path: Path) -> Non
         pytest.param("timer-and-event", marks=SLOW),
     ],
 )
-def test_the_broken_variant_fails_the_check_that_catches_its_bug(
-    name: str, tmp_path: Path
-) -> None:
+def test_the_broken_variant_fails_the_check_that_catches_its_bug(name: str, tmp_path: Path) -> None:
     bug = BUGS[name]
     path = broken(name, bug, tmp_path)
     scenario, output = run_scenario(path, tmp_path, {"APP_VARIANT": bug.variant})

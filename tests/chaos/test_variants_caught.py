@@ -22,9 +22,7 @@ SCARCE_UNITS = 5
 CHECKS = ("exactly-once", "nothing-lost", "completed", "conservation", "worker-health")
 
 
-def race_for_the_last_units(
-    stack: Stack, prefix: str, crash_at: str | None = None
-) -> Verification:
+def race_for_the_last_units(stack: Stack, prefix: str, crash_at: str | None = None) -> Verification:
     """Two orders of 3 units for a scarce product of this run's own (5 units) and one
     regular order. A 0.5 s delay after every charge holds both racers between the
     inventory check (both pass) and the reservation, so the second to reserve finds

@@ -45,9 +45,7 @@ def run(
             if order == crash_in and activity == "charge_payment":
                 again = Invocation(activity, order, inv.task_execution_id, k, start + 0.5, 2)
                 invocations.append(again)
-                ends.setdefault((order, activity, inv.task_execution_id, 2), []).append(
-                    start + 0.9
-                )
+                ends.setdefault((order, activity, inv.task_execution_id, 2), []).append(start + 0.9)
             else:
                 ends.setdefault(key, []).append(start + 0.5)
         kinds = {

@@ -51,9 +51,15 @@ HEAVY_HARNESS = (
     "harness.runtime.download",
 )
 # What importing the plugin imports of the harness, and why: its hook specifications, the
-# option declarations (with the StackConfig they build, which names the image sets), and
-# the run registry that pytest_sessionstart reaps orphans from.
+# option declarations (with the StackConfig they build, which names the image sets and
+# the order API shapes, and the built-in apps --dapr-chaos-app names), and the run
+# registry that pytest_sessionstart reaps orphans from. The order API shapes are the one
+# module of the record layer that is light (it imports only harness.errors).
+LIGHT_RECORD = {"harness.record", "harness.record.order_shape"}
 PLUGIN_IMPORTS = {
+    *LIGHT_RECORD,
+    "harness.runtime.goapps",
+    "harness.stack.builtin_apps",
     "harness",
     "harness.plugin",
     "harness.hooks",
@@ -76,7 +82,9 @@ PLUGIN_IMPORTS = {
 
 def heavy_in(modules: set[str]) -> list[str]:
     return sorted(
-        m for m in modules if any(m == h or m.startswith(h + ".") for h in (*HEAVY, *HEAVY_HARNESS))
+        m
+        for m in modules - LIGHT_RECORD
+        if any(m == h or m.startswith(h + ".") for h in (*HEAVY, *HEAVY_HARNESS))
     )
 
 

@@ -12,6 +12,8 @@ def test_public_names_are_exported_and_importable() -> None:
     for name in harness.__all__:
         assert getattr(harness, name) is not None, name
     assert "Stack" in harness.__all__ and "Orders" in harness.__all__
+    assert {"OrderShape", "order_shape", "ORDER_SHAPES", "seed_go_app"} <= set(harness.__all__)
+    assert issubclass(harness.AnswerMismatch, harness.WorkloadError)
 
 
 def test_no_private_names_leak() -> None:
@@ -57,6 +59,7 @@ def test_strategies_api() -> None:
 
 def test_every_error_is_a_harness_error_with_an_exit_status() -> None:
     for cls in (
+        harness.AnswerMismatch,
         harness.ConfigError,
         harness.FaultError,
         harness.PortInUseError,

@@ -39,7 +39,7 @@ STREAM_UP = 'time="2026-12-02T10:00:00Z" level=info msg="work item stream establ
 DISSEMINATED = 'time="2026-12-02T10:00:00Z" level=info msg="Dissemination complete"'
 RACE_LINE = (
     'time="2026-12-02T10:00:00Z" level=error msg="error from worker: actor type '
-    "dapr.internal.default.orders.activity is not registered\" app_id=orders scope=dapr.wfengine"
+    'dapr.internal.default.orders.activity is not registered" app_id=orders scope=dapr.wfengine'
 )
 
 
@@ -207,9 +207,7 @@ class FakeStack:
     def member(self, name: str) -> FakeMember:
         return self.members[name]
 
-    def start_member(
-        self, name: str, *, timeout: float | None = None, wait: bool = True
-    ) -> float:
+    def start_member(self, name: str, *, timeout: float | None = None, wait: bool = True) -> float:
         process = self.members[name].process
         process.start()
         if name != "app":

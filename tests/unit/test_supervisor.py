@@ -82,7 +82,7 @@ STREAM_UP = 'time="T" level=info msg="work item stream established by user-agent
 DISSEMINATED = 'time="T" level=info msg="Dissemination complete for version 3 (types [..])"\n'
 UNREGISTERED = (
     'time="T" level=error msg="failed to invoke scheduled actor reminder named: run-activity '
-    'due to: failed to create actor: actor type dapr.internal.default.orders.activity not '
+    "due to: failed to create actor: actor type dapr.internal.default.orders.activity not "
     'registered"\n'
 )
 

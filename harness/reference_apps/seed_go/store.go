@@ -2,9 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -41,15 +42,36 @@ redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
 return {1, redis.call('HINCRBY', KEYS[1], 'applied', 1)}
 `)
 
+// stockOnFirstUse defines stock_on_first_use(stock, initial, product, units): the first
+// time product is asked for, it is stocked with units (-1: not a product of this shop,
+// never stocked) in both hashes. Spliced into the scripts that read stock, so stocking and
+// reading are one atomic step.
+const stockOnFirstUse = `
+local function stock_on_first_use(stock, initial, product, units)
+  if tonumber(units) >= 0 and redis.call('HSETNX', initial, product, units) == 1 then
+    redis.call('HSET', stock, product, units)
+  end
+end
+`
+
+// stockOf returns the units of product ARGV[1] left in KEYS[1], stocking it first
+// (initial stock KEYS[2], ARGV[2] units) if it was never asked for.
+var stockOf = redis.NewScript(stockOnFirstUse + `
+stock_on_first_use(KEYS[1], KEYS[2], ARGV[1], ARGV[2])
+return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+`)
+
 // reserveOnce takes ARGV[2] units of product ARGV[1] from the stock hash KEYS[2] and books
 // them for order ARGV[3] in KEYS[3], once per idempotency hash KEYS[1]. Too little stock is
 // an outcome too, remembered like a reservation so that a retry answers the same.
 // Returns {applied now, reserved (1/0), application number}.
-var reserveOnce = redis.NewScript(`
+// The product is stocked on first use (initial stock KEYS[4], ARGV[4] units).
+var reserveOnce = redis.NewScript(stockOnFirstUse + `
 local earlier = redis.call('HGET', KEYS[1], 'reserved')
 if earlier then
   return {0, tonumber(earlier), tonumber(redis.call('HGET', KEYS[1], 'applied') or '0')}
 end
+stock_on_first_use(KEYS[2], KEYS[4], ARGV[1], ARGV[4])
 local left = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 local wanted = tonumber(ARGV[2])
 if left < wanted then
@@ -66,9 +88,33 @@ return {1, 1, redis.call('HINCRBY', KEYS[1], 'applied', 1)}
 func catalog() map[string]int {
 	units := map[string]int{"scarce": 5, "sold-out": 0}
 	for i := 0; i < 20; i++ {
-		units[fmt.Sprintf("p-%03d", i)] = 100_000
+		units[fmt.Sprintf("p-%03d", i)] = regularUnits
 	}
 	return units
+}
+
+const (
+	regularUnits = 100_000
+	scarceUnits  = 5
+)
+
+var regularProduct = regexp.MustCompile(`^(?:.*-)?p-\d{3}$`)
+
+// initialUnits is what a product is first stocked with, from its name, as the Python
+// reference app does: "p-NNN" (or "<anything>-p-NNN") 100,000; "<anything>scarce" 5;
+// "<anything>sold-out" 0; -1 for a name that is not a product of this shop (never
+// stocked). So every run of a scenario can name scarce and sold-out products of its own,
+// and one run selling out never leaves the next with nothing to sell.
+func initialUnits(product string) int {
+	switch {
+	case strings.HasSuffix(product, "sold-out"):
+		return 0
+	case strings.HasSuffix(product, "scarce"):
+		return scarceUnits
+	case regularProduct.MatchString(product):
+		return regularUnits
+	}
+	return -1
 }
 
 // Applied is one application of an effect: Now if this call applied it, and its identity
@@ -135,12 +181,10 @@ func (s *Store) ReleaseOrder(ctx context.Context, orderID string) error {
 	return s.rdb.Del(ctx, acceptedKeyOf+orderID).Err()
 }
 
-// InStock tells whether quantity units of product are on the shelves now.
+// InStock tells whether quantity units of product are on the shelves now (stocking it
+// on first use, see initialUnits).
 func (s *Store) InStock(ctx context.Context, product string, quantity int) (bool, error) {
-	left, err := s.rdb.HGet(ctx, stockKey, product).Int64()
-	if errors.Is(err, redis.Nil) {
-		return false, nil
-	}
+	left, err := stockOf.Run(ctx, s.rdb, []string{stockKey, initialKey}, product, initialUnits(product)).Int64()
 	if err != nil {
 		return false, err
 	}
@@ -177,8 +221,8 @@ func (s *Store) Notify(ctx context.Context, key, orderID string) (Applied, error
 // Reserve books quantity units of product for the order once per key; nil when there was
 // not enough stock (no effect).
 func (s *Store) Reserve(ctx context.Context, key, orderID, product string, quantity int) (*Applied, error) {
-	keys := []string{idemKeyOf + "reserve:" + key, stockKey, reservedKey}
-	out, err := reserveOnce.Run(ctx, s.rdb, keys, product, quantity, orderID).Int64Slice()
+	keys := []string{idemKeyOf + "reserve:" + key, stockKey, reservedKey, initialKey}
+	out, err := reserveOnce.Run(ctx, s.rdb, keys, product, quantity, orderID, initialUnits(product)).Int64Slice()
 	if err != nil {
 		return nil, err
 	}

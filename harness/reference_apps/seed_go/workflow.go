@@ -110,9 +110,30 @@ func orderProcessing(ctx *workflow.WorkflowContext) (any, error) {
 // activityBody is one activity's work, inside its recorded scope.
 type activityBody func(ctx context.Context, in step, scope *daprchaos.Scope) (any, error)
 
+// referenceNames are the Python reference app's names of the same activities: each
+// failpoint is also reachable as <reference name>.before_effect / .after_effect (at the
+// same place), so the shipped scenarios, written for the reference app, arm it here too.
+var referenceNames = map[string]string{
+	CheckInventoryActivity:  "check_inventory",
+	ProcessPaymentActivity:  "charge_payment",
+	UpdateInventoryActivity: "reserve_stock",
+	RefundPaymentActivity:   "refund_payment",
+	NotifyCustomerActivity:  "notify_customer",
+}
+
+// failpoints passes the failpoint of activity name at place ("before" or "after") under
+// both of its names; the first that acts wins.
+func failpoints(scope *daprchaos.Scope, name, place string) error {
+	if err := scope.Failpoint(name + "." + place); err != nil {
+		return err
+	}
+	return scope.Failpoint(referenceNames[name] + "." + place + "_effect")
+}
+
 // recorded wraps an activity for dapr-chaos: an invocation record (and its end), the
 // failpoints <name>.before at the start and <name>.after once the effect is committed and
-// recorded, before the result is returned.
+// recorded, before the result is returned (each also under its reference name, see
+// referenceNames).
 func recorded(name string, body activityBody) workflow.Activity {
 	return func(actx workflow.ActivityContext) (result any, err error) {
 		var in step
@@ -132,14 +153,14 @@ func recorded(name string, body activityBody) workflow.Activity {
 				result, err = nil, endErr
 			}
 		}()
-		if err := scope.Failpoint(name + ".before"); err != nil {
+		if err := failpoints(scope, name, "before"); err != nil {
 			return nil, err
 		}
 		result, err = body(actx.Context(), in, scope)
 		if err != nil {
 			return nil, err
 		}
-		if err := scope.Failpoint(name + ".after"); err != nil {
+		if err := failpoints(scope, name, "after"); err != nil {
 			return nil, err
 		}
 		return result, nil

@@ -78,9 +78,7 @@ def restock_item(ctx: DaprWorkflowContext, item: dict[str, Any]) -> Any:
         # BUG: nothing ever raises "inspected", and there is no timeout: this child (and
         # the shipment waiting for it) never finishes.
         yield ctx.wait_for_external_event("inspected")
-    packed = yield ctx.call_activity(
-        pack_item, input={**item, "care": care}, retry_policy=RETRY
-    )
+    packed = yield ctx.call_activity(pack_item, input={**item, "care": care}, retry_policy=RETRY)
     return packed
 
 

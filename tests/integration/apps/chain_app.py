@@ -1,4 +1,5 @@
 """A user's task-chaining workflow app, written without dapr-chaos in mind."""
+
 from dapr.ext.workflow import DaprWorkflowContext, WorkflowActivityContext, WorkflowRuntime
 
 wfr = WorkflowRuntime()
