@@ -9,6 +9,7 @@ through a proxy the run may have faulted.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import AnswerMismatch, WorkloadError
@@ -22,16 +23,35 @@ from harness.stack.stack import Stack
 from harness.stack.supervisor import Supervisor
 from harness.workload.protocol import NO_EXPECTATION, Workload, input_key
 
+LOST_AFTER_S = 15.0  # how long only unknown instances may stay pending, nothing changing
+STALLED_FOR_S = 5.0  # how long "no worker" must hold before the waiting stops
+
 
 def _wait_terminal(
-    workload: Workload, ids: list[str], uncertain: set[str], deadline: float
+    workload: Workload,
+    ids: list[str],
+    uncertain: set[str],
+    deadline: float,
+    lost_after: float = LOST_AFTER_S,
+    worker_lost: Callable[[], bool] | None = None,
+    stalled_for: float = STALLED_FOR_S,
 ) -> tuple[dict[str, InstanceStatus | None], list[str], dict[str, str]]:
     """Poll until every instance is terminal (an unanswered start that does not exist
     counts as done) or ``deadline`` seconds pass. Returns the last statuses, the ids
-    still pending, and why the last read of an instance failed (it is not lost: unknown)."""
+    still pending, and why the last read of an instance failed (it is not lost: unknown).
+
+    When every instance still pending is one that Dapr does not know (read as absent, not
+    unreadable) and nothing has changed for ``lost_after`` seconds (no instance appeared,
+    moved or finished), waiting stops early: an app that schedules later would have shown
+    progress by then, and the rest of the deadline would only delay the verdict (lost).
+    Likewise when ``worker_lost()`` (no workflow worker, as the heal found) holds for
+    ``stalled_for`` seconds in a row: no instance can move without a worker."""
     statuses: dict[str, InstanceStatus | None] = {}
     unreadable: dict[str, str] = {}
-    end = time.monotonic() + deadline
+    now = time.monotonic()
+    end = now + deadline
+    changed_at = now
+    stalled_since: float | None = None
     pending = list(ids)
     while pending:
         still = []
@@ -44,15 +64,37 @@ def _wait_terminal(
             except WorkloadError as exc:
                 status = None
                 unreadable[instance_id] = str(exc)
+            if instance_id not in statuses or _state(statuses[instance_id]) != _state(status):
+                changed_at = time.monotonic()
             statuses[instance_id] = status
             known_missing = status is None and instance_id in uncertain
             if not known_missing and (status is None or not status.terminal):
                 still.append(instance_id)
+        if len(still) != len(pending):
+            changed_at = time.monotonic()
         pending = still
-        if not pending or time.monotonic() >= end:
+        now = time.monotonic()
+        if not pending or now >= end:
             break
+        only_unknown = all(statuses[i] is None and i not in unreadable for i in pending)
+        if only_unknown and now - changed_at >= lost_after:
+            break
+        if worker_lost is not None and worker_lost():
+            stalled_since = now if stalled_since is None else stalled_since
+            if now - stalled_since >= stalled_for:
+                break
+        else:
+            stalled_since = None
         time.sleep(0.1)
     return statuses, pending, unreadable
+
+
+def _state(status: InstanceStatus | None) -> tuple[str, ...] | None:
+    """What counts as progress of an instance: its runtime status, custom status and last
+    update."""
+    if status is None:
+        return None
+    return (status.runtime_status, repr(status.custom_status), repr(status.updated_at))
 
 
 def _record(stack: Stack, timeline: Timeline, reader: InstanceReader, ids: list[str]) -> list[Path]:
@@ -82,7 +124,9 @@ def observe(
     attempts = attempts_by_id(workload.attempts())
     ids = [i for i, a in attempts.items() if a.outcome is not Outcome.FAIL]
     uncertain = {i for i, a in attempts.items() if a.outcome is Outcome.INFO}
-    statuses, pending, unreadable = _wait_terminal(workload, ids, uncertain, deadline)
+    statuses, pending, unreadable = _wait_terminal(
+        workload, ids, uncertain, deadline, worker_lost=supervisor.worker_lost
+    )
     ledger = Ledger.read(stack.ledger_path, prefix=workload.prefix)
     # Child workflows run as instances of their own, known from the activities they ran.
     children = sorted({i.workflow_id for i in ledger.invocations} - set(attempts))

@@ -76,6 +76,15 @@ class Timeline:
         with self._lock:
             return [w for w in self.windows if w.end is None]
 
+    def last_change(self) -> float | None:
+        """When a fault last began or ended (epoch seconds; now while one is active; None:
+        no fault yet)."""
+        with self._lock:
+            if any(w.end is None for w in self.windows):
+                return time.time()
+            ends = [w.end for w in self.windows if w.end is not None]
+        return max(ends) if ends else None
+
     def preceding(self, ts: float) -> FaultWindow | None:
         """The latest fault that started at or before ``ts``."""
         with self._lock:

@@ -93,6 +93,7 @@ class ContainerProcess:
         self.labels = dict(labels or {})
         self.container_name = container_name
         self.start_time: int | None = None
+        self.started_at: float | None = None
         self._on_start = on_start
         self._id: str | None = None
         self._pid: int | None = None
@@ -156,6 +157,7 @@ class ContainerProcess:
         state = docker_client().api.inspect_container(wrapped.id)["State"]
         self._pid = int(state.get("Pid") or 0)
         self.start_time = _local_start_time(self._pid, wrapped.id)
+        self.started_at = time.time()
         self._follower = threading.Thread(
             target=self._follow, args=(wrapped.id,), name=f"logs-{self.name}", daemon=True
         )

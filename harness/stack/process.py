@@ -116,6 +116,7 @@ class MemberProcess(Protocol):
     argv: list[str]
     log_path: Path | None
     start_time: int | None
+    started_at: float | None  # epoch seconds of the last start (None: never started)
 
     @property
     def pid(self) -> int: ...
@@ -165,6 +166,7 @@ class ManagedProcess:
         self.cwd = cwd
         self._popen: subprocess.Popen[bytes] | None = None
         self.start_time: int | None = None
+        self.started_at: float | None = None
 
     @property
     def pid(self) -> int:
@@ -193,6 +195,7 @@ class ManagedProcess:
                 self._spawn(log, in_main)
         assert self._popen is not None
         self.start_time = process_start_time(self._popen.pid)
+        self.started_at = time.time()
 
     def _spawn(self, log: Any, in_main: bool) -> None:
         try:

@@ -36,6 +36,7 @@ RACE_HEAL = "heal: registration race"
 START_ORDER = ("valkey", "placement", "scheduler", "daprd", "app")
 # How often a member that dies while it starts is started again before heal gives up.
 START_ATTEMPTS = 3
+MIN_WORKER_PROBE_S = 1.0  # the least a heal probes for a worker already missing past its grace
 
 
 class MemberDied(Exception):
@@ -383,12 +384,32 @@ class Supervisor:
                 "a connected workflow worker",
                 lambda: readiness.workflow_workers(daprd.metadata()) >= 1,
                 process=app,
-                timeout=self.worker_grace,
+                timeout=self.grace_left(),
             )
         except StackError:
             if not app.running():
                 raise MemberDied("app") from None
             self._worker_missing(waiting_since)
+
+    def grace_left(self) -> float:
+        """Seconds of ``worker_grace`` still to wait for the app's worker. The grace runs
+        from the last moment its stream could have broken or begun: the later of daprd's
+        and the app's last start and the last fault's start or end (a pause, a toxic, a
+        kill). A worker already missing that long since then is not waited for again
+        (a heal after a long chaos phase, or a second heal), only probed once more."""
+        last = self._last_disturbance()
+        if last is None:
+            return self.worker_grace
+        return max(MIN_WORKER_PROBE_S, self.worker_grace - (time.time() - last))
+
+    def _last_disturbance(self) -> float | None:
+        """Epoch seconds of daprd's or the app's last start or a fault's last start or
+        end, whichever is latest (None: nothing known)."""
+        stack = self.stack
+        moments = [stack.daprd.process.started_at, stack.process("app").started_at]
+        moments.append(self.timeline.last_change())
+        known = [m for m in moments if m is not None]
+        return max(known) if known else None
 
     def _worker_missing(self, since: float) -> None:
         """No worker after the grace although the app runs: the known race (recovered)
@@ -422,16 +443,30 @@ class Supervisor:
                 self._finding(self.findings.known, finding)
                 return
             meta = daprd.metadata() or {}
+        last = self._last_disturbance()
+        waited = max(self.worker_grace, time.time() - last) if last else self.worker_grace
         finding = (
-            f"no workflow worker connected {self.worker_grace:.0f}s after healing "
-            f"although the app (pid {app.pid}) is running; daprd workflows: "
-            f"{meta.get('workflows')}{evidence}"
+            f"no workflow worker connected {waited:.0f}s after the last start or fault "
+            f"(worker grace {self.worker_grace:.0f}s) although the app (pid {app.pid}) is "
+            f"running; daprd workflows: {meta.get('workflows')}{evidence}"
         )
         self._finding(self.findings.worker, finding)
         if not self.restart_app_on_lost_worker:
             return
         self.timeline.mark("heal", "restarting the app: its worker never reconnected")
         stack.restart_member("app")
+
+    def worker_lost(self) -> bool:
+        """Whether workflows cannot progress now: a heal found the app's worker missing
+        (a finding, not the known race), the app still runs, and daprd still counts no
+        connected worker. Nothing an instance does happens without a worker. Never with
+        ``restart_app_on_lost_worker``: the restarted app's worker is on its way."""
+        app = self.stack.members.get("app")
+        if self.restart_app_on_lost_worker or not self.findings.worker:
+            return False
+        if app is None or not app.process.running():
+            return False
+        return readiness.workflow_workers(self.stack.daprd.metadata()) == 0
 
     def note_stuck(self, stuck: int) -> None:
         """After verify: ``stuck`` instances are not terminal. If the app runs and daprd

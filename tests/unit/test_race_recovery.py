@@ -52,6 +52,7 @@ class FakeProcess:
         self.pid = 4242 if name == "app" else 4243
         self.returncode: int | None = None
         self.alive = False
+        self.started_at: float | None = None
         log_path.touch()
 
     def running(self) -> bool:
@@ -62,6 +63,7 @@ class FakeProcess:
 
     def start(self) -> None:
         self.alive = True
+        self.started_at = time.time()
 
     def stop(self, grace: float = 3.0) -> None:
         self.alive = False
@@ -365,3 +367,42 @@ def test_an_app_that_dies_while_the_worker_is_awaited_is_reported_as_dead(make: 
         supervisor.wait_workers(timeout=2)
     assert died.value.name == "app"
     assert supervisor.findings.known == [] and supervisor.findings.worker == []
+
+
+def test_a_worker_missing_since_long_before_the_heal_is_not_waited_for_again(make: Any) -> None:
+    # The app and daprd started long ago and no fault has changed anything since: the
+    # grace ran out before this heal, which probes once (1 s) and reports.
+    supervisor, stack = make(DaprdBehaviour(worker_after=None), worker_grace=3.0)
+    app = stack.process("app")
+    app.start()
+    app.started_at = time.time() - 10
+    started = time.monotonic()
+    supervisor.wait_workers(timeout=2)
+    assert time.monotonic() - started < 2.5
+    [lost] = supervisor.findings.worker
+    assert "no workflow worker connected" in lost
+
+
+def test_the_worker_grace_runs_from_the_last_fault(make: Any) -> None:
+    # The same app, but a fault just ended (its stream may have broken then): the whole
+    # grace is waited.
+    supervisor, stack = make(DaprdBehaviour(worker_after=None), worker_grace=3.0)
+    app = stack.process("app")
+    app.start()
+    app.started_at = time.time() - 10
+    window = supervisor.timeline.open("pause", "daprd", start=time.time() - 5)
+    supervisor.timeline.close(window)
+    started = time.monotonic()
+    supervisor.wait_workers(timeout=2)
+    assert time.monotonic() - started >= 2.5
+    assert len(supervisor.findings.worker) == 1
+
+
+def test_a_worker_that_connects_late_within_the_grace_is_waited_for(make: Any) -> None:
+    # Started just now, connecting after 1.2 s: inside the grace, no finding.
+    behaviour = DaprdBehaviour(worker_after=1.2)
+    supervisor, stack = make(behaviour, worker_grace=3.0)
+    stack.process("app").start()
+    behaviour.app_started = time.time()
+    supervisor.wait_workers(timeout=2)
+    assert supervisor.findings.worker == [] and supervisor.findings.known == []

@@ -3,9 +3,9 @@
 A re-executed refund_payment pays the customer back twice.
 
 Caught by: exactly-once (``payment.refunded applied 2 times``) and conservation (a
-rejected order charged a negative net); found by ``dapr-chaos explore --profile ci``,
-whose sweep crashes the app right after the first refund (no shipped scenario crashes
-it there).
+rejected order charged a negative net); in app-crash-after-refund, which crashes the app
+right after the first refund, and by ``dapr-chaos explore --profile ci``, whose sweep
+does the same.
 """
 
 from __future__ import annotations

@@ -4,9 +4,10 @@ The key the runtime's notes suggest: the replayed turn schedules the activity ag
 under a new id while the first dispatch still runs.
 
 Caught by: exactly-once (``different task_execution_ids from one activity of one
-workflow``) after daprd is SIGKILLed between dispatching an activity and saving the
-turn: about 1 daprd kill in 15 here, so only a loop finds it reliably
-(tests/chaos/test_known_findings.py, marked slow); daprd-kill catches it by luck.
+workflow``) and conservation, in daprd-restart-after-payment (daprd restarts right after
+a charge's effect, its result not yet back: every run); a daprd kill at a random moment
+lands between a dispatch and the save of its turn about 1 time in 15
+(tests/chaos/test_known_findings.py, marked slow), so daprd-kill catches it by luck.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 It expects a restart that never comes, while its HTTP API keeps serving: what the
 Python SDK's worker can do after a sidecar restart (python-sdk #900).
 
-Caught by: worker-health (``no workflow worker connected ... after healing although the
+Caught by: worker-health (``no workflow worker connected ... although the
 app`` is running), with nothing-lost listing the orders stuck mid-workflow; in
 daprd-kill, once the heal phase's worker grace has run out (and a daprd soft restart has
 not brought the worker back). SIGUSR1 stops the worker on demand
