@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import redis
+
 from harness import Ledger, Orders, Stack, Verdict, conservation
 
 EFFECTS_OF_APPROVED = {"payment.charged", "stock.reserved", "customer.notified"}
@@ -79,6 +81,46 @@ def test_a_reused_order_id_is_409(orders: Orders) -> None:
     orders.wait_terminal([order.order_id])
     resp = orders.api.request("POST", "/orders", order.as_json())
     assert resp.status == 409, resp
+
+
+def _doubt(stack: Stack, order_id: str) -> None:
+    """What the app leaves when its schedule call raised: the id claimed, in doubt."""
+    store = redis.Redis.from_url(stack.valkey_url)
+    try:
+        store.set(f"orderapp:accepted:{order_id}", "?")
+    finally:
+        store.close()
+
+
+def test_a_retry_of_an_order_daprd_saved_despite_an_error_is_409_not_a_rerun(
+    dapr_stack: Stack, orders: Orders
+) -> None:
+    # A daprd restart can cut the answer to a start it saved: the app answered 503. The
+    # instance finished; the client's retry must not start the id again (Dapr recreates
+    # a completed instance, and its effects would happen twice).
+    order = orders.make()
+    orders.submit(order)
+    orders.wait_terminal([order.order_id])
+    _doubt(dapr_stack, order.order_id)
+    resp = orders.api.request("POST", "/orders", order.as_json())
+    assert resp.status == 409, resp
+    again = orders.api.request("POST", "/orders", order.as_json())
+    assert again.status == 409, again  # settled: no second look at daprd
+    counts = Ledger.read(dapr_stack.ledger_path, prefix=order.order_id).effect_counts()
+    assert counts[("payment.charged", order.order_id)] == 1
+    assert "is being recreated" not in dapr_stack.daprd.process.log_tail(400)
+
+
+def test_a_retry_of_an_order_daprd_never_saved_is_scheduled(
+    orders: Orders, dapr_stack: Stack
+) -> None:
+    order = orders.make()
+    _doubt(dapr_stack, order.order_id)  # the first attempt raised before daprd saved it
+    resp = orders.api.request("POST", "/orders", order.as_json())
+    assert resp.status == 202, resp
+    status = orders.wait_terminal([order.order_id])[order.order_id]
+    assert status.runtime_status == "COMPLETED" and status.result == "Approved"
+    assert orders.api.request("POST", "/orders", order.as_json()).status == 409
 
 
 def test_tests_are_isolated_by_prefix(orders: Orders, request: object) -> None:

@@ -85,6 +85,11 @@ class OrderAPI(ThreadingHTTPServer):
         self.client = client
         self.store = store
 
+    def known(self, order_id: str) -> bool:
+        """Whether daprd has an instance with this id; raises grpc.RpcError when daprd
+        cannot tell."""
+        return self.client.get_workflow_state(order_id, fetch_payloads=False) is not None
+
     def schedule(self, order: dict[str, Any]) -> None:
         """Start the order's workflow (instance id = order id); raises grpc.RpcError when
         daprd refuses or cannot be reached. Returns once daprd has the instance."""
@@ -130,21 +135,42 @@ class _Handler(BaseHTTPRequestHandler):
         except redis.RedisError as exc:
             self._send(503, {"error": f"the order store is unavailable: {exc}"})
             return
-        if not claimed:
-            self._send(409, {"error": f"order {order['orderId']} already exists"})
+        store = self.server.store
+        if not claimed and not self._retry_in_doubt(order["orderId"]):
             return
         try:
             self.server.schedule(order)
         except grpc.RpcError as exc:
-            details = str(exc.details() or "") if hasattr(exc, "details") else str(exc)
-            self.server.store.release_order(order["orderId"])
-            self._send(503, {"error": f"could not schedule the workflow: {details}"})
+            store.doubt_order(order["orderId"])  # daprd may have saved it all the same
+            self._send(503, {"error": f"could not schedule the workflow: {_details(exc)}"})
             return
+        if not claimed:
+            store.settle_order(order["orderId"])  # the retry that scheduled it
         self._send(
             202,
             {"orderId": order["orderId"], "instanceId": order["orderId"]},
             {"Location": f"/orders/{order['orderId']}"},
         )
+
+    def _retry_in_doubt(self, order_id: str) -> bool:
+        """A retry of an id already claimed: True when this request should schedule it (an
+        earlier attempt raised and daprd does not have it). Otherwise answers 409 (the id
+        is taken, or daprd has it from the earlier attempt) or 503 (daprd cannot tell)."""
+        store = self.server.store
+        if not store.retry_doubtful(order_id):
+            self._send(409, {"error": f"order {order_id} already exists"})
+            return False
+        try:
+            known = self.server.known(order_id)
+        except grpc.RpcError as exc:
+            store.doubt_order(order_id)
+            self._send(503, {"error": f"could not tell whether {order_id} exists: {_details(exc)}"})
+            return False
+        if known:
+            store.settle_order(order_id)
+            self._send(409, {"error": f"order {order_id} already exists"})
+            return False
+        return True
 
     def do_GET(self) -> None:
         if self.path == "/healthz":
@@ -183,3 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
                 else None,
             },
         )
+
+
+def _details(exc: grpc.RpcError) -> str:
+    return str(exc.details() or "") if hasattr(exc, "details") else str(exc)

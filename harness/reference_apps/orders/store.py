@@ -62,6 +62,18 @@ return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 """
 )
 
+DOUBTFUL = "?"  # an order id whose scheduling raised: daprd may have the instance or not
+
+# KEYS: the order's claim. ARGV: the in-doubt marker. Takes the doubt (the claim becomes
+# taken for this retry) and returns 1, or 0 when the claim is not in doubt.
+_TAKE_DOUBT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], 'retrying')
+  return 1
+end
+return 0
+"""
+
 # KEYS: idem hash, stock hash, reservations hash, initial stock hash. ARGV: product,
 # quantity, order id, the product's initial units.
 # Returns {applied now, reserved (0/1), application number}; a repeat returns the first
@@ -136,6 +148,7 @@ class OrderStore:
         self._apply = self._r.register_script(_APPLY_ONCE)
         self._reserve = self._r.register_script(_RESERVE_ONCE)
         self._stock_of = self._r.register_script(_STOCK_OF)
+        self._take_doubt = self._r.register_script(_TAKE_DOUBT)
 
     def claim_order(self, order_id: str) -> bool:
         """Atomically reserve an order id; False if it was accepted before.
@@ -145,9 +158,23 @@ class OrderStore:
         """
         return bool(self._r.set(f"{PREFIX}accepted:{order_id}", "1", nx=True))
 
-    def release_order(self, order_id: str) -> None:
-        """Undo :meth:`claim_order` when scheduling failed, so the client may retry."""
-        self._r.delete(f"{PREFIX}accepted:{order_id}")
+    def doubt_order(self, order_id: str) -> None:
+        """Scheduling raised: daprd may or may not have the instance (an error answer is
+        no proof: a restart can cut the answer to a start it saved). The id stays taken,
+        marked in doubt until a retry asks daprd (:meth:`retry_doubtful`). Deleting the
+        claim instead let a retry start the id again after the first instance finished,
+        and Dapr recreates a completed instance: its effects, twice."""
+        self._r.set(f"{PREFIX}accepted:{order_id}", DOUBTFUL)
+
+    def retry_doubtful(self, order_id: str) -> bool:
+        """Whether the id is in doubt, taking it for this retry (atomically: one retry at a
+        time finds out whether daprd has it). The caller settles it: :meth:`settle_order`
+        when it is scheduled or daprd has it, :meth:`doubt_order` when still unknown."""
+        return bool(self._take_doubt(keys=[f"{PREFIX}accepted:{order_id}"], args=[DOUBTFUL]))
+
+    def settle_order(self, order_id: str) -> None:
+        """The id's instance exists in daprd: the claim is final."""
+        self._r.set(f"{PREFIX}accepted:{order_id}", "1")
 
     def in_stock(self, product: str, quantity: int) -> bool:
         """Whether ``quantity`` units of ``product`` are left (stocking it on first use)."""

@@ -203,20 +203,51 @@ func submit(w http.ResponseWriter, r *http.Request, client *workflow.Client, sto
 		reply(w, http.StatusServiceUnavailable, problem("the order store is unavailable: %v", err))
 		return
 	}
-	if !claimed {
-		reply(w, http.StatusConflict, problem("order %s already exists", order.OrderID))
+	if !claimed && !retryInDoubt(w, r, client, store, order.OrderID) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	id, err := client.ScheduleWorkflow(ctx, WorkflowName, workflow.WithInstanceID(order.OrderID), workflow.WithInput(order))
 	if err != nil {
-		_ = store.ReleaseOrder(context.WithoutCancel(r.Context()), order.OrderID)
+		_ = store.DoubtOrder(context.WithoutCancel(r.Context()), order.OrderID)
 		reply(w, http.StatusServiceUnavailable, problem("could not schedule the workflow: %v", err))
 		return
 	}
+	if !claimed {
+		_ = store.SettleOrder(r.Context(), order.OrderID) // the retry that scheduled it
+	}
 	w.Header().Set("Location", "/orders/"+id)
 	reply(w, http.StatusAccepted, map[string]string{"instanceId": id})
+}
+
+// retryInDoubt handles a retry of an id already claimed: true when this request should
+// schedule it (an earlier attempt failed and daprd does not have it); otherwise it has
+// answered 409 (the id is taken, or daprd has it from the earlier attempt) or 503.
+func retryInDoubt(w http.ResponseWriter, r *http.Request, client *workflow.Client, store *Store, orderID string) bool {
+	doubtful, err := store.RetryDoubtful(r.Context(), orderID)
+	if err != nil {
+		reply(w, http.StatusServiceUnavailable, problem("the order store is unavailable: %v", err))
+		return false
+	}
+	if !doubtful {
+		reply(w, http.StatusConflict, problem("order %s already exists", orderID))
+		return false
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	_, err = client.FetchWorkflowMetadata(ctx, orderID)
+	if errors.Is(err, api.ErrInstanceNotFound) || status.Code(err) == codes.NotFound {
+		return true
+	}
+	if err != nil {
+		_ = store.DoubtOrder(context.WithoutCancel(r.Context()), orderID)
+		reply(w, http.StatusServiceUnavailable, problem("could not tell whether %s exists: %v", orderID, err))
+		return false
+	}
+	_ = store.SettleOrder(r.Context(), orderID)
+	reply(w, http.StatusConflict, problem("order %s already exists", orderID))
+	return false
 }
 
 func orderStatus(w http.ResponseWriter, r *http.Request, client *workflow.Client) {

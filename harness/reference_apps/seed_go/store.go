@@ -176,9 +176,37 @@ func (s *Store) ClaimOrder(ctx context.Context, orderID string) (bool, error) {
 	return s.rdb.SetNX(ctx, acceptedKeyOf+orderID, "1", 0).Result()
 }
 
-// ReleaseOrder undoes ClaimOrder when scheduling failed, so that the client may retry.
-func (s *Store) ReleaseOrder(ctx context.Context, orderID string) error {
-	return s.rdb.Del(ctx, acceptedKeyOf+orderID).Err()
+// doubtful marks an order id whose scheduling failed: daprd may have the instance or not.
+const doubtful = "?"
+
+// takeDoubt turns a claim in doubt into one taken by this retry (KEYS[1] the claim,
+// ARGV[1] the marker); 1 if it was in doubt, else 0.
+var takeDoubt = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], 'retrying')
+  return 1
+end
+return 0
+`)
+
+// DoubtOrder keeps the id taken after a failed schedule, marked in doubt: an error is no
+// proof that daprd did not save the start (a restart can cut the answer). Releasing the
+// id instead let a retry start it again after the first instance had finished, and Dapr
+// recreates a completed instance: its effects, twice.
+func (s *Store) DoubtOrder(ctx context.Context, orderID string) error {
+	return s.rdb.Set(ctx, acceptedKeyOf+orderID, doubtful, 0).Err()
+}
+
+// RetryDoubtful tells whether the id is in doubt, taking it for this retry (one retry at
+// a time asks daprd). The caller settles it with SettleOrder or DoubtOrder.
+func (s *Store) RetryDoubtful(ctx context.Context, orderID string) (bool, error) {
+	n, err := takeDoubt.Run(ctx, s.rdb, []string{acceptedKeyOf + orderID}, doubtful).Int()
+	return n == 1, err
+}
+
+// SettleOrder makes the claim final: the id's instance exists in daprd.
+func (s *Store) SettleOrder(ctx context.Context, orderID string) error {
+	return s.rdb.Set(ctx, acceptedKeyOf+orderID, "1", 0).Err()
 }
 
 // InStock tells whether quantity units of product are on the shelves now (stocking it
