@@ -406,3 +406,25 @@ def test_a_worker_that_connects_late_within_the_grace_is_waited_for(make: Any) -
     behaviour.app_started = time.time()
     supervisor.wait_workers(timeout=2)
     assert supervisor.findings.worker == [] and supervisor.findings.known == []
+
+
+def test_workflows_cannot_move_once_the_heal_found_no_worker_and_daprd_counts_none(
+    make: Any,
+) -> None:
+    supervisor, stack = make(DaprdBehaviour(worker_after=None), worker_grace=1.0)
+    stack.process("app").start()
+    assert not supervisor.worker_lost()  # nothing found yet: verify keeps waiting
+    supervisor.wait_workers(timeout=2)
+    assert supervisor.findings.worker
+    assert supervisor.worker_lost()
+    stack.process("app").stop()
+    assert not supervisor.worker_lost()  # a dead app is the supervisor's to restart
+
+
+def test_a_worker_that_came_back_lets_the_instances_move_again(make: Any) -> None:
+    behaviour = DaprdBehaviour(worker_after=None)
+    supervisor, stack = make(behaviour, worker_grace=1.0)
+    stack.process("app").start()
+    supervisor.wait_workers(timeout=2)
+    behaviour.workers = 1  # it reconnected after all
+    assert not supervisor.worker_lost()
