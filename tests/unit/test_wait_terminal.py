@@ -6,6 +6,7 @@ The workload is a fake (pure logic): statuses come from a script per instance id
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -104,37 +105,28 @@ def test_giving_up_needs_the_quiet_period_after_the_last_change(lost_after: floa
     assert took >= 0.5 + lost_after
 
 
+def running(instance_id: str) -> Script:
+    return lambda _t: InstanceStatus(instance_id, "RUNNING")
+
+
 def test_no_worker_ends_the_wait_for_instances_that_cannot_move() -> None:
-    scripts = {"r": lambda _t: InstanceStatus("r", "RUNNING")}
-    started = time.monotonic()
-    _s, pending, _why = _wait_terminal(
-        ScriptedWorkload(scripts),  # type: ignore[arg-type]
-        ["r"],
-        set(),
-        deadline=10.0,
-        worker_lost=lambda: True,
-        stalled_for=0.3,
+    pending, _why, took = wait(
+        {"r": running("r")}, deadline=10.0, worker_lost=lambda: True, stalled_for=0.3
     )
-    took = time.monotonic() - started
     assert pending == ["r"]
     assert 0.3 <= took < 5.0
 
 
 def test_a_worker_that_comes_back_restarts_the_stall_clock() -> None:
-    # The worker is missing in flashes shorter than stalled_for: the wait goes on to the
-    # deadline (the instance stays RUNNING).
-    def flashes() -> bool:
-        return int(time.monotonic() * 10) % 2 == 0  # 0.1 s lost, 0.1 s back
+    # The worker is missing at every other look, never for stalled_for in a row: the wait
+    # goes on to the deadline (the instance stays RUNNING).
+    looks = itertools.count()
 
-    scripts = {"r": lambda _t: InstanceStatus("r", "RUNNING")}
-    started = time.monotonic()
-    _s, pending, _why = _wait_terminal(
-        ScriptedWorkload(scripts),  # type: ignore[arg-type]
-        ["r"],
-        set(),
-        deadline=1.0,
-        worker_lost=flashes,
-        stalled_for=0.5,
+    def flashes() -> bool:
+        return next(looks) % 2 == 0
+
+    pending, _why, took = wait(
+        {"r": running("r")}, deadline=1.0, worker_lost=flashes, stalled_for=0.5
     )
     assert pending == ["r"]
-    assert time.monotonic() - started >= 1.0
+    assert took >= 1.0
