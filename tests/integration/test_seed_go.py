@@ -19,6 +19,7 @@ import pytest
 
 from harness import AppSpec, Chaos, Failpoint, Ledger, OrderAPIClient, Settings, Stack, StackConfig
 from harness.testing import build_go_app
+from tests.integration.torn_state import torn_snapshots
 
 TERMINAL = {"COMPLETED", "FAILED", "TERMINATED"}
 # The Python reference app's GET /state shape, which the port must match.
@@ -137,6 +138,12 @@ def test_orders_complete_or_are_rejected_and_everything_adds_up(seed_go: Path) -
             and charge.application == "go-1:ProcessPaymentActivity#1"
         )
         assert charge.activity == "ProcessPaymentActivity" and charge.workflow_id == "go-1"
+
+        # GET /state is one moment while effects land (see tests/integration/torn_state.py)
+        def state_now() -> Any:
+            return api.request("GET", "/state").body
+
+        assert torn_snapshots(stack.valkey_url, state_now, "go-torn-") == 0
 
 
 def crash_after_the_charge(stack: Stack, api: OrderAPIClient, instance_id: str) -> dict[str, Any]:

@@ -260,9 +260,12 @@ func (s *Store) Reserve(ctx context.Context, key, orderID, product string, quant
 	return &Applied{out[0] == 1, key + "#" + strconv.FormatInt(out[2], 10)}, nil
 }
 
-// Snapshot reads the whole business state.
+// Snapshot reads the whole business state at one moment: the hashes are read in one
+// MULTI/EXEC, so no effect lands between two of the reads (a reservation made between
+// the stock read and the reservations read would show as units that never left the
+// shelves).
 func (s *Store) Snapshot(ctx context.Context) (BusinessState, error) {
-	pipe := s.rdb.Pipeline()
+	pipe := s.rdb.TxPipeline()
 	names := []string{stockKey, initialKey, chargesKey, refundsKey, reservedKey, notifiedKey}
 	cmds := make([]*redis.MapStringStringCmd, len(names))
 	for i, name := range names {
