@@ -153,7 +153,11 @@ class Dashboard:
             raise RuntimeError("the dashboard is already started")
         page = render_page(title="dapr-chaos live dashboard", interval_ms=int(self.interval * 1000))
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self, page))
-        server.daemon_threads = True
+        # Request threads are joined on close (a stop leaves no thread behind: one that
+        # was still finishing its answer outlived a stop once); the handler's socket
+        # timeout keeps a silent client from holding the join.
+        server.daemon_threads = False
+        server.block_on_close = True
         self._server = server
         self._stop.clear()
         self._threads = [
@@ -191,6 +195,8 @@ class Dashboard:
 
 def _handler(dashboard: Dashboard, page: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = 5  # seconds a client may stay silent on its connection
+
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path in ("/", "/index.html"):
