@@ -14,6 +14,7 @@ from harness.checks.nothing_lost import completed, nothing_lost
 from harness.checks.output import output
 from harness.checks.replay import replay
 from harness.checks.result import CheckResult, Verdict, combine
+from harness.checks.rollout import paths, stalled, stalls_resumed
 from harness.checks.worker_health import worker_health
 from harness.record.history import History
 
@@ -30,6 +31,9 @@ CHECKS: dict[str, Check] = {
     "same-as-fault-free": same_as_fault_free,
     "activities": activities,
     "coverage": coverage,
+    "stalled": stalled,
+    "stalls-resumed": stalls_resumed,
+    "paths": paths,
 }
 # The checks a verification runs when none are named, by the kind of workload: the order
 # API (conservation is the order app's own) and any workflow. replay (it needs the app's

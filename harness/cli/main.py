@@ -14,12 +14,12 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from harness.cli import explore, images, load, provision, replay, run, stack
+from harness.cli import explore, images, load, provision, replay, rollout, run, stack
 from harness.errors import HarnessError
 from harness.settings import Settings
 
 # In the order ``dapr-chaos --help`` lists them.
-COMMANDS = (provision, stack, run, replay, explore, images, load)
+COMMANDS = (provision, stack, run, replay, rollout, explore, images, load)
 
 
 def build_parser() -> argparse.ArgumentParser:

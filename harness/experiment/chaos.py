@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from harness.checks.result import CheckResult, Verdict
 from harness.checks.verification import Verification, run_checks
 from harness.errors import FaultError, HarnessError, StackError
 from harness.experiment.observe import observe
+from harness.faults.deploy import Deploy
 from harness.faults.failpoints import Failpoint, Failpoints
 from harness.faults.fault import MEMBERS, Fault
 from harness.faults.nemesis import Nemesis
@@ -29,6 +30,7 @@ from harness.faults.process import Kill, Pause, Restart, SoftRestart
 from harness.record.history import History
 from harness.record.ledger import FailpointFollower, FailpointHit, Ledger
 from harness.record.timeline import FaultWindow, Timeline
+from harness.stack.config import AppSpec
 from harness.stack.stack import Stack
 from harness.stack.supervisor import KNOWN_REGISTRATION_RACE, START_ORDER, Supervisor
 from harness.stack.toxiproxy import Stream, Toxic
@@ -94,6 +96,7 @@ class Chaos:
             app_restart_delay=app_restart_delay,
         )
         self.nemesis = Nemesis(stack, self.timeline, self.supervisor)
+        self._first_app = stack.config.app
         self._armed_here: list[tuple[str, str]] = []
         self.workflows = workflows
         self.extra_checks = extra_checks
@@ -159,6 +162,22 @@ class Chaos:
     def pause(self, target: str, seconds: float | None = None) -> FaultWindow:
         """SIGSTOP a member, for ``seconds`` or until heal()."""
         return self.inject(Pause(target), duration=seconds)
+
+    def deploy(
+        self,
+        app: AppSpec | None = None,
+        *,
+        workflows: str | None = None,
+        env: Mapping[str, str] | None = None,
+        mode: str = "gap",
+        seconds: float = 1.0,
+    ) -> FaultWindow:
+        """Deploy another version of the app over the running one (see
+        :class:`~harness.faults.deploy.Deploy`): ``app``, or the running app with other
+        ``workflows`` (MODULE:ATTR) or more ``env``; ``mode`` "gap" or "overlap" for
+        ``seconds``. Returns once the new version's worker serves alone. :meth:`reset`
+        deploys the app this Chaos started with back."""
+        return self.inject(Deploy(app, workflows, dict(env or {}), mode=mode, seconds=seconds))
 
     def restart(self, target: str) -> FaultWindow:
         """Restart a member on the same ports with the same data (returns when ready)."""
@@ -320,9 +339,17 @@ class Chaos:
             workload,
             timeline=self.timeline,
             supervisor=self.supervisor,
-            workflows=self.workflows,
+            workflows=self._workflows_now(),
             deadline=deadline,
         )
+
+    def _workflows_now(self) -> str | None:
+        """The code the replay check replays against: the deployed version's after a
+        deploy (it is the code that replays every history from then on)."""
+        app = self.stack.config.app
+        if app is not self._first_app and app is not None and app.workflows:
+            return app.workflows
+        return self.workflows
 
     def verify(
         self,
@@ -371,6 +398,9 @@ class Chaos:
         (a FaultError naming it): a heal that failed is never swallowed."""
         try:
             self.heal()
+            if self.stack.config.app != self._first_app and self._first_app is not None:
+                # A test deployed another version: the next one gets the app it expects.
+                self.inject(Deploy(self._first_app, seconds=0))
         except HarnessError as exc:
             # One more attempt from scratch: restart members that are unhealthy.
             for name in START_ORDER:

@@ -79,6 +79,10 @@ def _wait_terminal(
         only_unknown = all(statuses[i] is None and i not in unreadable for i in pending)
         if only_unknown and now - changed_at >= lost_after:
             break
+        # A stalled instance waits for other code: nothing the run still does deploys it.
+        only_stalled = all(_stalled(statuses[i]) for i in pending)
+        if only_stalled and now - changed_at >= stalled_for:
+            break
         if worker_lost is not None and worker_lost():
             stalled_since = now if stalled_since is None else stalled_since
             if now - stalled_since >= stalled_for:
@@ -87,6 +91,10 @@ def _wait_terminal(
             stalled_since = None
         time.sleep(0.1)
     return statuses, pending, unreadable
+
+
+def _stalled(status: InstanceStatus | None) -> bool:
+    return status is not None and status.runtime_status == "STALLED"
 
 
 def _state(status: InstanceStatus | None) -> tuple[str, ...] | None:

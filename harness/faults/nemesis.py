@@ -14,6 +14,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from harness.errors import FaultError
+from harness.faults.deploy import Deploy, roll_out
 from harness.faults.fault import Fault
 from harness.faults.network import LinkDown, LinkToxic
 from harness.faults.process import Kill, Restart, SoftRestart
@@ -48,14 +49,18 @@ class Nemesis:
         # Counted before the fault acts: taking a link down closes its connections.
         window.touched = self._connections(fault)
         try:
-            fault.inject(self.stack)
+            if isinstance(fault, Deploy):
+                roll_out(fault, self.stack, self.supervisor, self.timeline)
+            else:
+                fault.inject(self.stack)
         except BaseException:
             self.timeline.close(window)
             raise
-        log.info("injected %s", window.describe())
-        if isinstance(fault, (Restart, SoftRestart)):
-            self.timeline.close(window)  # the restart itself was the fault
+        if isinstance(fault, (Restart, SoftRestart, Deploy)):
+            self.timeline.close(window)  # the restart (the deploy) itself was the fault
+            log.info("injected %s", window.describe())
             return window
+        log.info("injected %s", window.describe())
         with self._lock:
             self._active.append((fault, window))
         if duration is not None:

@@ -9,6 +9,7 @@ files (``.pb``, as the recorder writes them), directories of them, or
 
 from __future__ import annotations
 
+import inspect
 import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,10 @@ class ReplayReport:
         return "\n".join(lines)
 
 
+# Register functions already called in this process, and what they registered.
+_REGISTERED: dict[Any, Workflows] = {}
+
+
 def load_workflows(workflows: Any) -> Workflows:
     """The workflow code to replay against (see the module docstring for the forms)."""
     if isinstance(workflows, Workflows):
@@ -70,6 +75,24 @@ def load_workflows(workflows: Any) -> Workflows:
         if runtimes:
             return Workflows.from_runtime(next(iter(runtimes.values())))
         return Workflows.from_namespace(workflows)
+    if callable(workflows) and workflows in _REGISTERED:
+        return _REGISTERED[workflows]
+    if callable(workflows) and not inspect.isgeneratorfunction(workflows):
+        # A function that registers the workflows on the runtime it is given (what the
+        # host accepts too); one that registers nothing is a workflow function itself.
+        runtime = WorkflowRuntime()
+        try:
+            workflows(runtime)
+        except Exception as exc:  # the user's function: any failure is bad input
+            raise ConfigError(
+                f"calling {getattr(workflows, '__name__', workflows)} with a WorkflowRuntime "
+                f"to register the workflows failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        found = Workflows.from_runtime(runtime)
+        if found.names():
+            # The SDK marks every function it registered: a second call would refuse.
+            _REGISTERED[workflows] = found
+            return found
     if callable(workflows):
         return Workflows.from_functions([workflows])
     if isinstance(workflows, (list, tuple)) and all(callable(f) for f in workflows):

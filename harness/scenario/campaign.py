@@ -22,11 +22,13 @@ from harness.errors import ConfigError, HarnessError, ProvisionError
 from harness.experiment.chaos import Chaos, ExtraChecks
 from harness.experiment.load import run_load
 from harness.experiment.schedule_run import run_schedule
+from harness.faults.deploy import Deploy
 from harness.record.timeline import Timeline
 from harness.scenario.model import Scenario
 from harness.scenario.outcome import Evidence, ScenarioOutcome
 from harness.settings import Settings
 from harness.stack import readiness
+from harness.stack.app_check import check_hosted_code
 from harness.stack.builtin_apps import builtin_app
 from harness.stack.config import AppSpec, StackConfig, hosted_app
 from harness.stack.stack import Stack
@@ -185,6 +187,7 @@ class Campaign:
         outcome.numbered = numbered
         outcome.started = time.time()
         try:
+            self._check_deploys(scenario)
             stack = self._stack_for(scenario)
         except (ConfigError, ProvisionError):
             raise
@@ -196,6 +199,17 @@ class Campaign:
         self._execute(stack, scenario, outcome)
         outcome.duration = time.time() - outcome.started
         return outcome
+
+    def _check_deploys(self, scenario: Scenario) -> None:
+        """Every version the scenario deploys imports and registers a workflow (ConfigError
+        before any stack starts), each applied to the app the one before it left."""
+        deploys = [e.fault for e in scenario.schedule.events if isinstance(e.fault, Deploy)]
+        if not deploys:
+            return
+        spec = self._config(scenario).app
+        for deploy in deploys:
+            spec = deploy.spec_for(spec)
+            check_hosted_code(spec, "orders")
 
     def _execute(self, stack: Stack, scenario: Scenario, outcome: ScenarioOutcome) -> None:
         offsets = {name: m.process.log_size() for name, m in stack.members.items()}

@@ -20,6 +20,7 @@ import yaml
 
 from harness.checks.verification import DEFAULT_CHECKS
 from harness.errors import ConfigError
+from harness.faults.deploy import Deploy
 from harness.faults.failpoints import Failpoint
 from harness.faults.fault import Fault
 from harness.faults.network import LinkDown, LinkToxic
@@ -366,6 +367,13 @@ class Scenario:
 
 def build_fault(action: str, target: str, params: dict[str, Any]) -> Fault:
     """The fault object for a validated (action, target, params) triple."""
+    if action == "deploy":
+        return Deploy(
+            workflows=params.get("workflows"),
+            env=dict(params.get("env") or {}),
+            mode=params.get("mode", "gap"),
+            seconds=float(params.get("seconds", 1.0)),
+        )
     if action == "kill":
         return Kill(target, getattr(signal, f"SIG{params.get('signal', 'KILL')}"))
     if action == "pause":

@@ -43,7 +43,7 @@ from harness.scenario.model import (
     WorkloadSection,
     spec_event,
 )
-from harness.scenario.nodes import Node, choice, positive
+from harness.scenario.nodes import Node, StrictMapping, choice, positive
 from harness.stack.builtin_apps import BUILTIN_APPS, SEED_GO, SEED_GO_VARIANTS
 from harness.stack.config import BACKENDS, check_dependencies
 
@@ -63,7 +63,7 @@ _LINK_COMMON: dict[str, tuple[type, Any]] = {
     "stream": (str, "downstream"),
     "toxicity": (float, 1.0),
 }
-ACTIONS = (*_MEMBER_ACTIONS, *_TOXIC_PARAMS, "down")
+ACTIONS = (*_MEMBER_ACTIONS, *_TOXIC_PARAMS, "down", "deploy")
 _SIGNALS = ("KILL", "TERM", "INT", "QUIT", "ABRT")
 
 
@@ -383,6 +383,8 @@ def _fault(
         m.child("action") or m, "fault action", m.get("action", str, required=True), ACTIONS
     )
     target_node = m.child("target")
+    if action == "deploy":
+        return _deploy(node, m, seed, index)
     if action in _MEMBER_ACTIONS:
         targets: tuple[str, ...] = ("daprd",) if action == "soft-restart" else MEMBERS
     else:
@@ -426,6 +428,55 @@ def _fault(
     if "toxicity" in params and not 0 < params["toxicity"] <= 1:
         raise where.error(f"toxicity must be in (0, 1], got {params['toxicity']}")
     spec = FaultSpec(action, target, trigger_spec, duration, params)
+    try:
+        event = spec_event(spec, seed, index)
+    except ConfigError as exc:
+        raise node.error(str(exc)) from None
+    return spec, event
+
+
+def _deploy(node: Node, m: StrictMapping, seed: int, index: int) -> tuple[FaultSpec, FaultEvent]:
+    """``action: deploy``: target app (the default), params ``workflows`` (MODULE:ATTR)
+    and/or ``env`` (added to the app's), ``mode`` gap or overlap, ``seconds``."""
+    if m.get("target", str, "app") != "app":
+        raise (m.child("target") or node).error("a deploy replaces the app: target app")
+    if m.get("duration", float) is not None:
+        raise (m.child("duration") or node).error(
+            "a deploy has no duration: it is not undone (deploy the old version again)"
+        )
+    trigger_node = m.child("trigger")
+    if trigger_node is None:
+        raise node.error(
+            "a fault needs a trigger: {at: S}, {between: [LO, HI]}, {failpoint: NAME}, "
+            "or {completed: N}"
+        )
+    trigger_spec = _trigger(trigger_node)
+    params_node = m.child("params")
+    if params_node is None:
+        raise node.error("deploy needs params: workflows (MODULE:ATTR) and/or env, the new version")
+    pm = params_node.mapping("deploy params", ("workflows", "env", "mode", "seconds"))
+    params: dict[str, Any] = {}
+    if "workflows" in pm:
+        params["workflows"] = pm.get("workflows", str)
+    env_node = pm.child("env")
+    if env_node is not None:
+        if not isinstance(env_node.node, yaml.MappingNode):
+            raise env_node.error("deploy env must be a mapping of NAME: value")
+        params["env"] = {
+            Node(k, node.source).scalar("a deploy env name", str): str(v.value)
+            for k, v in env_node.node.value
+        }
+    if "workflows" not in params and "env" not in params:
+        raise params_node.error("deploy needs the new version: workflows (MODULE:ATTR) or env")
+    params["mode"] = choice(
+        pm.child("mode") or params_node,
+        "deploy mode",
+        pm.get("mode", str, "gap"),
+        ("gap", "overlap"),
+    )
+    params["seconds"] = pm.get("seconds", float, 1.0)
+    positive(pm, "seconds", params["seconds"], zero_ok=True)
+    spec = FaultSpec("deploy", "app", trigger_spec, None, params)
     try:
         event = spec_event(spec, seed, index)
     except ConfigError as exc:

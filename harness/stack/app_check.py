@@ -5,6 +5,7 @@ give it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -41,12 +42,13 @@ def standin_env(app: AppSpec, app_id: str) -> dict[str, str]:
     return {**standin, **expand(app.env, standin)}
 
 
-def check_hosted_code(app: AppSpec, app_id: str) -> None:
+def check_hosted_code(app: AppSpec, app_id: str) -> dict[str, list[str]] | None:
     """For a hosted app (``app.workflows``): import the code the way the host will and
-    require a registered workflow. Raises one ConfigError with the host's reason; does
-    nothing for an app given as a command."""
+    require a registered workflow. Returns what it registers (``{"workflows": [...],
+    "activities": [...]}``); raises one ConfigError with the host's reason; None (and
+    nothing checked) for an app given as a command."""
     if not app.hosted:
-        return
+        return None
     check = [app.command[0], "-m", HOST_MODULE, "--check", *app.command[3:]]
     try:
         proc = subprocess.run(
@@ -63,3 +65,10 @@ def check_hosted_code(app: AppSpec, app_id: str) -> None:
         lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
         why = lines[-1] if lines else f"exit status {proc.returncode}"
         raise ConfigError(f"{why.removeprefix('dapr-chaos host: error: ')} (app {app.workflows})")
+    try:
+        names = json.loads(proc.stdout.strip().splitlines()[-1])
+        return {k: [str(n) for n in names[k]] for k in ("workflows", "activities")}
+    except (ValueError, IndexError, KeyError, TypeError):
+        raise ConfigError(
+            f"the host's check of {app.workflows} printed no registry: {proc.stdout[-200:]!r}"
+        ) from None

@@ -295,10 +295,13 @@ class App(Member):
         health_port: int | None,
         health_path: str | None,
         cwd: Path | None,
+        log_name: str = "app",
     ) -> None:
         super().__init__(
             "app",
-            ManagedProcess("app", command, log_path=run_dir / "logs" / "app.log", env=env, cwd=cwd),
+            ManagedProcess(
+                "app", command, log_path=run_dir / "logs" / f"{log_name}.log", env=env, cwd=cwd
+            ),
         )
         self._daprd = daprd
         self._wait_for_workers = wait_for_workers

@@ -11,6 +11,7 @@ error propagates: nothing is left half-started.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -77,6 +78,7 @@ class Stack:
         self._extra: list[ManagedProcess] = []
         self._containers: ContainerBackend | None = None
         self._member_start = threading.Lock()
+        self._deploys = 0  # app versions deployed over the first one
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -213,7 +215,7 @@ class Stack:
         if isinstance(process, ManagedProcess):
             self._record.add_group(name, process.pgid, process.start_time)
 
-    def _app_member(self, spec: AppSpec) -> App:
+    def _app_member(self, spec: AppSpec, log_name: str = "app") -> App:
         assert self.run_dir is not None
         env = self.app_env(spec.env, instrument=spec.instrument)
         return App(
@@ -225,7 +227,49 @@ class Stack:
             health_port=self.ports["app"],
             health_path=spec.health_path,
             cwd=spec.cwd,
+            log_name=log_name,
         )
+
+    # -- deploying another app version -------------------------------------------------
+
+    def stage_app(self, spec: AppSpec) -> App:
+        """A member for ``spec``, built but not started, to replace the app (a deploy).
+        Its log is ``logs/app-<n>.log`` (n: the deploy's number). ConfigError when the
+        stack cannot run it: another backend than processes, or dependencies other than
+        the running app's (their proxies exist from the stack's start only)."""
+        if self._containers is not None:
+            raise ConfigError("deploying another app version runs on the processes backend only")
+        current = self.config.app
+        if current is None or "app" not in self.members:
+            raise ConfigError("the stack runs no app: a deploy has no app to replace")
+        if dict(spec.dependencies) != dict(current.dependencies):
+            raise ConfigError(
+                f"the deployed app declares dependencies {dict(spec.dependencies)}, the running "
+                f"one {dict(current.dependencies)}: a deploy keeps the stack's links, declare "
+                "the same ones"
+            )
+        self._deploys += 1
+        return self._app_member(spec, log_name=f"app-{self._deploys + 1}")
+
+    def launch_app(self, app: App) -> None:
+        """Start a staged app's process now, next to the running app (an overlap). Until
+        it is promoted, :meth:`stop` stops it with the helpers."""
+        assert isinstance(app.process, ManagedProcess)
+        self._extra.append(app.process)
+        app.process.start()
+        self._register("app", app.process)
+
+    def promote_app(self, app: App, spec: AppSpec) -> None:
+        """Make a staged ``app`` (running or not) the stack's app, as run from ``spec``:
+        the old app's process is stopped if it still runs, and every later restart and
+        heal starts the new one."""
+        old = self.members["app"]
+        if old is not app:
+            old.process.stop(self.config.stop_grace)
+        if app.process in self._extra:
+            self._extra.remove(app.process)
+        self.members["app"] = app
+        self.config = dataclasses.replace(self.config, app=spec)
 
     def stop(self) -> None:
         """Stop every member (app first), release the ports, remove the run directory

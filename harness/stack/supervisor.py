@@ -203,21 +203,21 @@ class Supervisor:
                         log_tail=self.stack.process(died.name).log_tail(),
                     ) from None
 
-    def start_app(self) -> None:
-        """Start the app after ``app_restart_delay``. If daprd then counts no worker
-        although the app runs, and daprd shows the known registration race, record it as
-        a known upstream finding and recover. The race is recognised as soon as daprd's
-        log shows it (the app's work item stream up, and no registration of its actor
-        types after it for ``race_settle`` s), at the latest after ``worker_probe`` s
-        (then by the 'not registered' errors alone)."""
+    def start_app(self, *, delay: float | None = None) -> None:
+        """Start the app after ``delay`` seconds (default ``app_restart_delay``). If daprd
+        then counts no worker although the app runs, and daprd shows the known
+        registration race, record it as a known upstream finding and recover. The race
+        is recognised as soon as daprd's log shows it (the app's work item stream up, and
+        no registration of its actor types after it for ``race_settle`` s), at the latest
+        after ``worker_probe`` s (then by the 'not registered' errors alone)."""
         with self._app_start:
             if self.stack.process("app").running():
                 return  # started meanwhile, by whoever held the lock
-            self._start_app()
+            self._start_app(self.app_restart_delay if delay is None else delay)
 
-    def _start_app(self) -> None:
-        if self.app_restart_delay > 0:
-            time.sleep(self.app_restart_delay)
+    def _start_app(self, delay: float) -> None:
+        if delay > 0:
+            time.sleep(delay)
         daprd = self.stack.daprd
         log_offset = daprd.process.log_size()
         started = time.time()

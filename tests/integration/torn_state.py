@@ -11,7 +11,9 @@ from harness.reference_apps.orders.store import OrderStore
 
 
 def torn_snapshots(
-    valkey_url: str, state: Callable[[], Mapping[str, Mapping[str, int]]], prefix: str,
+    valkey_url: str,
+    state: Callable[[], Mapping[str, Mapping[str, int]]],
+    prefix: str,
     looks: int = 100,
 ) -> int:
     """How many of ``looks`` snapshots broke ``initial - remaining = reserved`` while two

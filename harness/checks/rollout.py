@@ -1,0 +1,216 @@
+"""Checks for a run that deployed new workflow code with instances in flight, read from
+the recorded workflow histories (the code path each turn reported, and daprd's stalls).
+
+``stalled``: no instance stalled at any time: an instance whose history stopped matching
+the deployed code (a patch mismatch, a version that is not available) waits, STALLED,
+until the right code comes back. Each one is listed with daprd's reason, its last history
+events and the deploy before it. ``stalls-resumed``: for a scenario that deploys an
+unsafe version on purpose and then the right one again: stalls are expected, but every
+stalled instance must have resumed and finished.
+
+``paths``: instances started before the first deploy kept the path their first turn took
+(their version name never changes; a patch recorded after the deploy is the patch doing
+its job and is listed), and every instance started after the last deploy took one and the
+same path. VACUOUS without a deploy, or when no history records a version or a patch
+(nothing tells the paths apart).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness.checks.result import CheckResult, Verdict
+from harness.errors import ConfigError
+from harness.record.history import History
+from harness.record.instances import describe_event
+from harness.record.recorder import RecordedHistory, read_history
+from harness.record.timeline import FaultWindow
+from harness.record.versions import CodePath, Stall, code_path, stalls
+
+LAST_EVENTS = 3  # history events shown for a stalled instance
+
+
+@dataclass(frozen=True)
+class _Instance:
+    instance_id: str
+    path: CodePath
+    stalls: list[Stall]
+    last_events: list[str]
+    status: str
+
+
+def _instances(history: History) -> list[_Instance] | str:
+    """This run's recorded instances, or why none can be judged."""
+    if not history.histories:
+        return "no workflow history was recorded"
+    loaded: list[RecordedHistory] = []
+    for path in history.histories:
+        try:
+            loaded.append(read_history(path))
+        except ConfigError as exc:
+            return f"a recorded history cannot be read: {exc}"
+    out = []
+    for recorded in loaded:
+        events = recorded.events
+        status = history.statuses.get(recorded.instance_id)
+        start = max(0, len(events) - LAST_EVENTS)
+        out.append(
+            _Instance(
+                recorded.instance_id,
+                code_path(events),
+                stalls(events),
+                [describe_event(e, start + i) for i, e in enumerate(events[start:])],
+                status.runtime_status if status is not None else "unknown",
+            )
+        )
+    return out
+
+
+def _deploys(history: History) -> list[FaultWindow]:
+    return sorted(
+        (w for w in history.timeline.windows if w.kind == "deploy"), key=lambda w: w.start
+    )
+
+
+def _deploy_before(deploys: Sequence[FaultWindow], at: float) -> str:
+    before = [w for w in deploys if w.start <= at]
+    if not before:
+        return "before any deploy"
+    deploy = before[-1]
+    when = time.strftime("%H:%M:%S", time.localtime(deploy.start))
+    return f"after the deploy at {when} ({deploy.detail})"
+
+
+def _stall_lines(instance: _Instance, deploys: Sequence[FaultWindow]) -> list[str]:
+    first = instance.stalls[0]
+    lines = [
+        f"instance {instance.instance_id} ({instance.status} now) stalled "
+        f"{len(instance.stalls)} time(s), first {_deploy_before(deploys, first.at)}: "
+        f"{first.describe()}"
+    ]
+    lines += [f"    {line}" for line in instance.last_events]
+    return lines
+
+
+def _stall_check(history: History, *, allowed: bool) -> CheckResult:
+    name = "stalls-resumed" if allowed else "stalled"
+    found = _instances(history)
+    if isinstance(found, str):
+        return CheckResult(name, Verdict.VACUOUS, found)
+    deploys = _deploys(history)
+    stalled = [i for i in found if i.stalls or i.status == "STALLED"]
+    still = [i for i in stalled if i.status == "STALLED"]
+    unfinished = [i for i in stalled if i.status not in ("COMPLETED", "FAILED", "TERMINATED")]
+    lines = [line for i in stalled for line in _stall_lines(i, deploys)]
+    if not stalled:
+        if allowed:
+            return CheckResult(
+                name,
+                Verdict.VACUOUS,
+                f"no instance of {len(found)} stalled: nothing resumed, so nothing to judge",
+            )
+        return CheckResult(name, Verdict.PASS, f"no instance of {len(found)} stalled")
+    if not allowed:
+        return CheckResult(
+            name,
+            Verdict.FAIL,
+            f"{len(stalled)} of {len(found)} instance(s) stalled ({len(still)} still STALLED)",
+            lines,
+        )
+    if unfinished:
+        return CheckResult(
+            name,
+            Verdict.FAIL,
+            f"{len(unfinished)} of {len(stalled)} stalled instance(s) did not resume and "
+            f"finish ({len(still)} still STALLED)",
+            lines,
+        )
+    return CheckResult(
+        name,
+        Verdict.PASS,
+        f"{len(stalled)} instance(s) stalled and every one resumed and finished",
+        lines,
+    )
+
+
+def stalled(history: History) -> CheckResult:
+    """FAIL when any instance stalled (see the module docstring)."""
+    return _stall_check(history, allowed=False)
+
+
+def stalls_resumed(history: History) -> CheckResult:
+    """FAIL when a stalled instance did not resume and finish; VACUOUS when none stalled."""
+    return _stall_check(history, allowed=True)
+
+
+def paths(history: History) -> CheckResult:
+    """FAIL when an instance's version changed mid-flight, or instances started after the
+    last deploy took different paths (see the module docstring)."""
+    name = "paths"
+    deploys = _deploys(history)
+    if not deploys:
+        return CheckResult(name, Verdict.VACUOUS, "no deploy in this run: no paths to tell apart")
+    found = _instances(history)
+    if isinstance(found, str):
+        return CheckResult(name, Verdict.VACUOUS, found)
+    if not any(i.path.marked for i in found):
+        return CheckResult(
+            name,
+            Verdict.VACUOUS,
+            f"none of {len(found)} histories records a version or a patch: nothing tells "
+            "the old path from the new one",
+        )
+    first_start = deploys[0].start
+    last_end = max((w.end or w.start) for w in deploys)
+    before = [i for i in found if i.path.first_turn is not None and i.path.first_turn < first_start]
+    after = [i for i in found if i.path.first_turn is not None and i.path.first_turn > last_end]
+    problems: list[str] = []
+    notes: list[str] = []
+    for instance in found:
+        if len(instance.path.versions) > 1:
+            problems.append(
+                f"instance {instance.instance_id} changed version mid-flight: "
+                + " -> ".join(instance.path.versions)
+            )
+    for instance in before:
+        # The first turn ran before the deploy: its version name is the old code's. A
+        # patch seen later is the new code reaching a patch point the instance had not
+        # passed yet: allowed (that is what patches are for).
+        if instance.path.patches:
+            notes.append(
+                f"instance {instance.instance_id} started before the deploy and took the "
+                f"patched path after it ({instance.path.describe()})"
+            )
+    versions = {
+        i.instance_id: i.path.version for i in found if i.path.version and i.path.first_turn
+    }
+    after_paths = Counter(i.path.describe() for i in after)
+    if len(after_paths) > 1:
+        problems.append(
+            "instances started after the deploy took "
+            f"{len(after_paths)} different paths: "
+            + "; ".join(f"{n} on {p}" for p, n in after_paths.most_common())
+        )
+    old_versions = {versions[i.instance_id] for i in before if i.instance_id in versions}
+    new_versions = {versions[i.instance_id] for i in after if i.instance_id in versions}
+    if old_versions and new_versions and old_versions == new_versions and len(deploys) == 1:
+        notes.append(
+            f"the deploy kept the version name {', '.join(sorted(new_versions))}: old and new "
+            "instances are told apart by patches only"
+        )
+    summary = f"{len(before)} instance(s) started before the deploy, {len(after)} after; " + (
+        f"after: {after_paths.most_common(1)[0][0]}" if after else "none started after"
+    )
+    if problems:
+        return CheckResult(name, Verdict.FAIL, f"{len(problems)} problem(s); {summary}", problems)
+    if not before or not after:
+        return CheckResult(
+            name,
+            Verdict.VACUOUS,
+            f"{summary}: both sides of the deploy are needed to compare paths",
+            notes,
+        )
+    return CheckResult(name, Verdict.PASS, summary, notes)

@@ -1,0 +1,126 @@
+"""The rollout checks over hand-made histories (protobuf events written as the recorder
+writes them): each verdict of ``paths``, ``stalled`` and ``stalls-resumed`` is reachable,
+FAIL included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dapr.ext.workflow._durabletask.internal import history_events_pb2 as ev
+from dapr.ext.workflow._durabletask.internal import orchestration_pb2 as orch
+
+from harness import Verdict
+from harness.checks.rollout import paths, stalled, stalls_resumed
+from harness.record.history import Attempt, History, InstanceStatus, Outcome
+from harness.record.ledger import Ledger
+from harness.record.recorder import write_history
+from harness.record.timeline import FaultWindow, Timeline
+from harness.record.versions import code_path
+
+DEPLOY_AT = 100.0
+
+
+def turn(at: float, version: str = "", *patches: str) -> ev.HistoryEvent:
+    event = ev.HistoryEvent(eventId=-1)
+    event.timestamp.FromSeconds(int(at))
+    event.workflowStarted.CopyFrom(
+        ev.WorkflowStartedEvent(version=orch.WorkflowVersion(name=version, patches=patches))
+    )
+    return event
+
+
+def started(instance_id: str) -> ev.HistoryEvent:
+    event = ev.HistoryEvent(eventId=-1)
+    event.executionStarted.CopyFrom(ev.ExecutionStartedEvent(name="order_processing"))
+    event.executionStarted.workflowInstance.instanceId = instance_id
+    return event
+
+
+def stall(at: float, description: str) -> ev.HistoryEvent:
+    event = ev.HistoryEvent(eventId=-1)
+    event.timestamp.FromSeconds(int(at))
+    event.executionStalled.CopyFrom(ev.ExecutionStalledEvent(reason=1, description=description))
+    return event
+
+
+def history(
+    tmp: Path, runs: dict[str, tuple[str, list[ev.HistoryEvent]]], deploy: bool = True
+) -> History:
+    timeline = Timeline()
+    if deploy:
+        timeline.windows.append(FaultWindow("deploy", "app", DEPLOY_AT, DEPLOY_AT + 2, "gap 0s"))
+    files = [write_history(tmp, i, [started(i), *events]) for i, (_, events) in runs.items()]
+    return History(
+        attempts={i: Attempt(i, Outcome.OK, None) for i in runs},
+        statuses={i: InstanceStatus(i, status) for i, (status, _) in runs.items()},
+        ledger=Ledger([], []),
+        timeline=timeline,
+        histories=files,
+        kind="workflows",
+    )
+
+
+def test_a_code_path_keeps_every_version_and_patch_once_in_order() -> None:
+    path = code_path([turn(1, "v1"), turn(2, "", "a"), turn(3, "v1", "a", "b")])
+    assert (path.version, path.patches, path.versions, path.first_turn) == (
+        "v1",
+        ("a", "b"),
+        ("v1",),
+        1.0,
+    )
+
+
+def test_paths_pass_when_old_instances_keep_v1_and_new_ones_take_v2(tmp_path: Path) -> None:
+    h = history(
+        tmp_path,
+        {
+            "old": ("COMPLETED", [turn(90, "v1"), turn(110, "v1")]),
+            "new": ("COMPLETED", [turn(120, "v2")]),
+        },
+    )
+    result = paths(h)
+    assert result.verdict is Verdict.PASS, result
+    assert "after: version v2, no patch" in result.summary
+
+
+def test_paths_fail_on_a_version_change_mid_flight_and_on_mixed_new_paths(tmp_path: Path) -> None:
+    h = history(
+        tmp_path,
+        {
+            "old": ("COMPLETED", [turn(90, "v1"), turn(110, "v2")]),
+            "new1": ("COMPLETED", [turn(120, "v2")]),
+            "new2": ("COMPLETED", [turn(121, "v1")]),
+        },
+    )
+    result = paths(h)
+    assert result.verdict is Verdict.FAIL
+    text = "\n".join(result.evidence)
+    assert "old changed version mid-flight: v1 -> v2" in text
+    assert "2 different paths" in text
+
+
+def test_paths_are_vacuous_without_a_deploy_or_without_any_marking(tmp_path: Path) -> None:
+    marked = {"a": ("COMPLETED", [turn(90, "v1")])}
+    assert paths(history(tmp_path / "1", marked, deploy=False)).verdict is Verdict.VACUOUS
+    plain = {"a": ("COMPLETED", [turn(90)]), "b": ("COMPLETED", [turn(120)])}
+    result = paths(history(tmp_path / "2", plain))
+    assert result.verdict is Verdict.VACUOUS and "nothing tells" in result.summary
+
+
+def test_stalled_fails_with_the_reason_and_stalls_resumed_judges_the_resumption(
+    tmp_path: Path,
+) -> None:
+    gone = "Version not available: v1"
+    resumed = history(
+        tmp_path / "r", {"a": ("COMPLETED", [turn(90, "v1"), stall(101, gone), turn(130, "v1")])}
+    )
+    result = stalled(resumed)
+    assert result.verdict is Verdict.FAIL
+    assert f"version not available: {gone}" in result.evidence[0]
+    assert "after the deploy at" in result.evidence[0]
+    assert stalls_resumed(resumed).verdict is Verdict.PASS
+    still = history(tmp_path / "s", {"a": ("STALLED", [turn(90, "v1"), stall(101, gone)])})
+    assert stalls_resumed(still).verdict is Verdict.FAIL
+    clean = history(tmp_path / "c", {"a": ("COMPLETED", [turn(90, "v1")])})
+    assert stalled(clean).verdict is Verdict.PASS
+    assert stalls_resumed(clean).verdict is Verdict.VACUOUS
