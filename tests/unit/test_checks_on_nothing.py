@@ -17,6 +17,7 @@ from harness.checks.nothing_lost import completed, nothing_lost
 from harness.checks.output import output
 from harness.checks.replay import replay
 from harness.checks.result import CheckResult, Verdict, combine
+from harness.checks.rollout import paths, stalled, stalls_resumed
 from harness.checks.verification import CHECKS, Verification, run_checks
 from harness.checks.worker_health import worker_health
 from harness.record.history import Attempt, History, InstanceStatus, Outcome
@@ -76,6 +77,9 @@ DONE = InstanceStatus("w-1", "COMPLETED", output="x-1")
         same_as_fault_free,
         activities,
         coverage,
+        stalled,
+        stalls_resumed,
+        paths,
     ],
 )
 def test_a_check_with_nothing_to_judge_never_passes(check: Check) -> None:
@@ -97,6 +101,9 @@ def test_every_registered_check_is_covered_here() -> None:
         "same-as-fault-free",
         "activities",
         "coverage",
+        "stalled",
+        "stalls-resumed",
+        "paths",
     }
     assert set(CHECKS) == covered
 
