@@ -375,6 +375,17 @@ def _trigger(node: Node) -> dict[str, Any]:
     return {"completed": count}
 
 
+def _fault_trigger(node: Node, m: StrictMapping) -> dict[str, Any]:
+    """A fault's required ``trigger``, validated."""
+    trigger_node = m.child("trigger")
+    if trigger_node is None:
+        raise node.error(
+            "a fault needs a trigger: {at: S}, {between: [LO, HI]}, {failpoint: NAME}, "
+            "or {completed: N}"
+        )
+    return _trigger(trigger_node)
+
+
 def _fault(
     node: Node, seed: int, index: int, links: tuple[str, ...]
 ) -> tuple[FaultSpec, FaultEvent]:
@@ -392,13 +403,7 @@ def _fault(
     target = choice(
         target_node or m, f"{action} target", m.get("target", str, required=True), targets
     )
-    trigger_node = m.child("trigger")
-    if trigger_node is None:
-        raise node.error(
-            "a fault needs a trigger: {at: S}, {between: [LO, HI]}, {failpoint: NAME}, "
-            "or {completed: N}"
-        )
-    trigger_spec = _trigger(trigger_node)
+    trigger_spec = _fault_trigger(node, m)
     duration = m.get("duration", float)
     positive(m, "duration", duration)
     allowed: dict[str, tuple[type, Any]] = {}
@@ -444,13 +449,7 @@ def _deploy(node: Node, m: StrictMapping, seed: int, index: int) -> tuple[FaultS
         raise (m.child("duration") or node).error(
             "a deploy has no duration: it is not undone (deploy the old version again)"
         )
-    trigger_node = m.child("trigger")
-    if trigger_node is None:
-        raise node.error(
-            "a fault needs a trigger: {at: S}, {between: [LO, HI]}, {failpoint: NAME}, "
-            "or {completed: N}"
-        )
-    trigger_spec = _trigger(trigger_node)
+    trigger_spec = _fault_trigger(node, m)
     params_node = m.child("params")
     if params_node is None:
         raise node.error("deploy needs params: workflows (MODULE:ATTR) and/or env, the new version")
