@@ -268,7 +268,10 @@ def record_verdicts(item: pytest.Item, checks: Iterable[CheckResult], verdict: V
 @pytest.fixture
 def chaos(dapr_stack: Stack, request: pytest.FixtureRequest) -> Iterator[Chaos]:
     """Faults, failpoints and checks for this test; the stack is healed and every
-    failpoint disarmed afterwards, so the next test starts from a healthy stack. Every
+    failpoint disarmed afterwards, so the next test starts from a healthy stack.
+    Failpoints it arms act only in this test's instances (ids under the test's prefix,
+    as the ``workflows`` and ``orders`` fixtures start them); an app that names its
+    instances itself sets ``chaos.scope = ""`` (or arms with ``instances=""``). Every
     verification's verdicts become properties of the test's JUnit test case."""
     from harness.experiment.chaos import Chaos
 
@@ -282,6 +285,7 @@ def chaos(dapr_stack: Stack, request: pytest.FixtureRequest) -> Iterator[Chaos]:
         extra_checks=extra_checks(request.config),
         strict_upstream=bool(_option(request.config, "strict_upstream")),
         on_verification=record,
+        scope=test_prefix(item.nodeid),
     )
     board = request.config.stash.get(_DASHBOARD_KEY, None)
     if board is not None:

@@ -52,6 +52,7 @@ class _Armed:
     probability: float
     seconds: float
     seed: int
+    instances: str = ""  # a workflow-instance-id prefix: only hits in those count
 
 
 _cache_lock = threading.Lock()
@@ -104,12 +105,14 @@ def failpoint(name: str) -> None:
     spec = armed.get(name) or armed.get(EVERY)
     if spec is None:
         return
+    scope = current_scope()
+    if spec.instances and (scope is None or not scope.workflow_id.startswith(spec.instances)):
+        return  # another test's (or run's) instance: not this arming's, not counted
     base = Path(directory) / name
     hit = _bump(base.with_name(name + ".hits"))
     fire = hit >= spec.nth and _chance(spec.seed, name, hit) < spec.probability
     if fire and spec.count is not None:
         fire = _bump(base.with_name(name + ".fired")) <= spec.count
-    scope = current_scope()
     append_record(
         FailpointHit(
             name,

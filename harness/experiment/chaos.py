@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from harness.faults.process import Kill, Pause, Restart, SoftRestart
 from harness.record.history import History
 from harness.record.ledger import FailpointFollower, FailpointHit, Ledger
 from harness.record.timeline import FaultWindow, Timeline
+from harness.stack import readiness
 from harness.stack.config import AppSpec
 from harness.stack.stack import Stack
 from harness.stack.supervisor import KNOWN_REGISTRATION_RACE, START_ORDER, Supervisor
@@ -61,6 +63,11 @@ class Chaos:
     with every verification :meth:`judge` (so :meth:`verify`, :meth:`assert_ok` and the
     schedule and load runs) produced, extra checks included, before it is returned or
     raised as a failure (the pytest plugin records the verdicts as JUnit properties).
+    ``scope``: the instance id prefix of this test's (or run's) instances; :meth:`arm`
+    arms failpoints for those instances only (a straggler of an earlier test on the
+    shared stack can neither fire them nor use up their count) and :meth:`wait_for_hit`
+    looks for hits in them. "" (default): every instance. The pytest ``chaos`` fixture
+    gives the test's prefix, the one of its ``workflows`` and ``orders`` fixtures.
 
     A new Chaos starts from a clean slate: every failpoint of the stack is disarmed and
     its hit counts are forgotten.
@@ -77,6 +84,7 @@ class Chaos:
         extra_checks: ExtraChecks | None = None,
         strict_upstream: bool = False,
         on_verification: OnVerification | None = None,
+        scope: str = "",
     ) -> None:
         if stack.run_dir is None:
             raise StackError("the stack is not started")
@@ -102,6 +110,7 @@ class Chaos:
         self.extra_checks = extra_checks
         self.strict_upstream = strict_upstream
         self.on_verification = on_verification
+        self.scope = scope
 
     # -- the supervisor's settings and findings, as attributes ------------------------
 
@@ -238,7 +247,9 @@ class Chaos:
     # -- failpoints ------------------------------------------------------------------
 
     def arm(self, name: str, action: str = "crash", **options: Any) -> Failpoint:
-        """Arm failpoint ``name`` (see :class:`~harness.faults.failpoints.Failpoint`)."""
+        """Arm failpoint ``name`` (see :class:`~harness.faults.failpoints.Failpoint`) for
+        the instances of :attr:`scope` unless ``instances`` is given ("": every one)."""
+        options.setdefault("instances", self.scope)
         return self.arm_failpoint(Failpoint(name, action, **options))
 
     def arm_failpoint(self, failpoint: Failpoint) -> Failpoint:
@@ -255,21 +266,76 @@ class Chaos:
         return Ledger.read(self.stack.ledger_path, prefix=prefix)
 
     def wait_for_hit(
-        self, name: str, *, fired: bool = True, timeout: float = 30.0, prefix: str = ""
+        self, name: str, *, fired: bool = True, timeout: float = 30.0, prefix: str | None = None
     ) -> FailpointHit:
-        """Wait until failpoint ``name`` is hit (and ``fired``, by default)."""
+        """Wait until failpoint ``name`` is hit (and ``fired``, by default) in an instance
+        whose id starts with ``prefix`` (None: :attr:`scope`); ``timeout`` in seconds.
+
+        Nothing reaches a failpoint without a workflow worker: when daprd counts none for
+        ``worker_probe`` s while the app runs, no fault is active and ``worker_grace`` has
+        passed since the last start or fault, the supervisor judges it then (the known
+        registration race is recovered and reported as a known finding, once, and the
+        time that took is added to the wait; anything else is a worker finding). A
+        timeout is a FaultError with the evidence: where this prefix's instances got to
+        (activity invocations in the ledger) and the state of the app and daprd."""
+        prefix = self.scope if prefix is None else prefix
         deadline = time.monotonic() + timeout
+        no_worker_since: float | None = None
+        probed = False
+        next_look = 0.0
         while time.monotonic() < deadline:
             for hit in self.hits.hits(prefix):
                 if hit.name == name and hit.ts >= self.started and (hit.fired or not fired):
                     if hit.fired and hit.action == "crash":
                         self.supervisor.wait_gone(hit.pid, deadline)
                     return hit
+            if not probed and time.monotonic() >= next_look:
+                next_look = time.monotonic() + 0.5
+                if self._worker_missing_now():
+                    no_worker_since = no_worker_since or time.time()
+                    if time.time() - no_worker_since >= self.supervisor.worker_probe:
+                        began = time.monotonic()
+                        probed = self.supervisor.probe_worker(no_worker_since)
+                        deadline += time.monotonic() - began
+                else:
+                    no_worker_since = None
             time.sleep(0.02)
+        armed = self.failpoints.armed.get(name)
+        only = f" for instances {armed.instances}* only" if armed and armed.instances else ""
         raise FaultError(
-            f"failpoint {name} was not {'fired' if fired else 'hit'} within "
-            f"{timeout:.0f}s (is it armed, and does the workload reach it?)"
+            f"failpoint {name} (armed{only}) was not {'fired' if fired else 'hit'} within "
+            f"{timeout:.0f}s (is it armed, and does the workload reach it?); "
+            f"{self._progress(prefix)}; {self.supervisor.state()}"
         )
+
+    def _worker_missing_now(self) -> bool:
+        """Whether the app runs while daprd counts no workflow worker."""
+        app = self.stack.members.get("app")
+        if app is None or not app.process.running() or not self.stack.daprd.process.running():
+            return False
+        if self.nemesis.active():
+            return False  # a fault may hold the worker away (a paused app, a cut link)
+        return readiness.workflow_workers(self.stack.daprd.metadata()) == 0
+
+    def _progress(self, prefix: str) -> str:
+        """Where the instances under ``prefix`` got to since this Chaos began, from the
+        ledger: activity invocations by activity, and the failpoints hit."""
+        ledger = Ledger.read(self.stack.ledger_path, prefix=prefix)
+        calls = Counter(i.activity for i in ledger.invocations if i.ts >= self.started)
+        hits = Counter(
+            f"{h.name} ({'fired' if h.fired else 'passed'})"
+            for h in ledger.failpoints
+            if h.ts >= self.started
+        )
+        where = f"instances {prefix}*" if prefix else "instances"
+        if not calls:
+            return f"{where}: no activity invoked since the test began"
+        text = f"{where}: activity invocations " + ", ".join(
+            f"{activity} {n}" for activity, n in sorted(calls.items())
+        )
+        if hits:
+            text += "; failpoints hit " + ", ".join(f"{h} {n}" for h, n in sorted(hits.items()))
+        return text
 
     def unfired_failpoints(self, prefix: str = "") -> list[str]:
         """Failpoints armed here with an acting action (not trace) that have not fired in
@@ -302,9 +368,19 @@ class Chaos:
                 )
             )
             return
+        scoped = sorted(
+            {fp.instances for n, fp in self.failpoints.armed.items() if n in idle and fp.instances}
+        )
+        only = (
+            f"; they were armed for instances {', '.join(p + '*' for p in scoped)} only (an "
+            'app that names its instances itself arms with instances="")'
+            if scoped
+            else ""
+        )
         raise FaultError(
             f"failpoint(s) {names} were armed but never fired, so they did nothing: check "
-            "the names against the app's failpoint() calls and that the workload reaches them"
+            "the names against the app's failpoint() calls and that the workload reaches "
+            f"them{only}"
         )
 
     # -- heal --------------------------------------------------------------------------

@@ -107,7 +107,9 @@ def _crash_run(
     names = [f"{activity}.after_effect" for activity in baseline.activities]
     for name in names:
         # nth: the next hit from now, so hits of earlier runs do not count.
-        chaos.arm(name, "crash", nth=chaos.failpoints.hits(name) + 1, count=1)
+        chaos.arm(
+            name, "crash", nth=chaos.failpoints.hits(name) + 1, count=1, instances=orders.prefix
+        )
     try:
         # The first crash can come before the app finished answering the POST: no answer
         # is not a refusal. The order id is the instance id.

@@ -63,7 +63,7 @@ class PendingEvents:
         for event in self.events:
             trigger = event.trigger
             if isinstance(trigger, OnFailpoint) and trigger.name not in chaos.failpoints.armed:
-                chaos.arm(trigger.name, "trace", count=None)
+                chaos.arm(trigger.name, "trace", count=None, instances=triggers.prefix)
 
     def __bool__(self) -> bool:
         return bool(self.events)

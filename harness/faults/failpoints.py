@@ -24,6 +24,10 @@ class Failpoint:
     Fires from the ``nth`` hit on (1-based; hits counted across app restarts), at most
     ``count`` times (None: every eligible hit), each eligible hit with ``probability``
     (decided deterministically from ``seed``). ``seconds`` is the pause or delay length.
+    ``instances``: a workflow instance id prefix; when set, only hits inside an activity
+    of an instance whose id starts with it are counted and may fire (a straggling
+    instance of an earlier test on a shared stack neither fires it nor uses up its
+    ``count``); "" (default): every instance's.
     """
 
     name: str
@@ -33,6 +37,7 @@ class Failpoint:
     probability: float = 1.0
     seconds: float = 0.0
     seed: int = 0
+    instances: str = ""
 
     def __post_init__(self) -> None:
         if not self.name or any(c in self.name for c in "/\\\0") or self.name.startswith("."):

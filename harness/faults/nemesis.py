@@ -85,6 +85,11 @@ class Nemesis:
         with self._lock:
             return any(f.target == target for f, w in self._active if w.end is None)
 
+    def active(self) -> bool:
+        """Whether any fault is active now (not yet healed)."""
+        with self._lock:
+            return any(w.end is None for _f, w in self._active)
+
     def _heal_later(self, fault: Fault, window: FaultWindow) -> None:
         try:
             self._heal_one(fault, window)

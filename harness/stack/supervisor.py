@@ -456,6 +456,64 @@ class Supervisor:
         self.timeline.mark("heal", "restarting the app: its worker never reconnected")
         stack.restart_member("app")
 
+    def probe_worker(self, since: float) -> bool:
+        """Called by a wait for the workload to reach something (a failpoint) that saw
+        daprd count no workflow worker since ``since`` (epoch seconds) although the app
+        runs: the known race (recovered, a known finding) or a lost worker (a finding).
+        Nothing an instance does happens without a worker, so waiting longer would only
+        time out. Returns False, doing nothing, while an app start is under way (it
+        judges the worker itself), when a worker is back, and within ``worker_grace`` of
+        the last start or fault (the worker may still be reconnecting)."""
+        last = self._last_disturbance()
+        if last is not None and time.time() - last < self.worker_grace:
+            return False  # the worker may still be on its way back (SDK backoff)
+        if not self._app_start.acquire(blocking=False):
+            return False
+        try:
+            app = self.stack.members.get("app")
+            if app is None or not app.process.running():
+                return False
+            if readiness.workflow_workers(self.stack.daprd.metadata()) >= 1:
+                return False
+            self._worker_missing(since)
+            return True
+        finally:
+            self._app_start.release()
+
+    def state(self) -> str:
+        """One line on what workflows need right now, as evidence for a wait that timed
+        out: the app's and daprd's processes, daprd's connected workers, and the
+        registration race's signature in daprd's last 400 log lines."""
+        stack = self.stack
+        parts = []
+        app = stack.members.get("app")
+        if app is not None:
+            proc = app.process
+            parts.append(
+                f"app pid {proc.pid} running"
+                if proc.running()
+                else f"app exited (status {proc.returncode})"
+            )
+        daprd = stack.daprd.process
+        if not daprd.running():
+            parts.append(f"daprd exited (status {daprd.returncode})")
+            return "; ".join(parts)
+        meta = stack.daprd.metadata()
+        parts.append(
+            "daprd metadata unreadable"
+            if meta is None
+            else f"daprd counts {readiness.workflow_workers(meta)} connected workflow worker(s)"
+        )
+        unregistered = _unregistered(daprd.log_tail(400))
+        if unregistered:
+            parts.append(
+                f"daprd logged {len(unregistered)} 'actor type ... not registered' error(s) "
+                f"among its last 400 lines ({KNOWN_REGISTRATION_RACE})"
+            )
+        if self.findings.known or self.findings.worker:
+            parts.append("findings: " + " | ".join(self.findings.known + self.findings.worker))
+        return "; ".join(parts)
+
     def worker_lost(self) -> bool:
         """Whether workflows cannot progress now: a heal found the app's worker missing
         (a finding, not the known race), the app still runs, and daprd still counts no

@@ -208,3 +208,26 @@ def test_an_armed_failpoint_that_never_fires_fails_verification(
         match=r"charge_payment\.aftr_effect were armed but never fired, so they did nothing",
     ):
         chaos.verify(orders)
+
+
+def test_a_straggler_of_another_test_neither_fires_nor_uses_up_this_tests_failpoint(
+    dapr_stack: Stack, chaos: Chaos, orders: Orders
+) -> None:
+    # On a shared stack an instance of an earlier test can still be running when the
+    # next test arms its failpoint: it must pass through (not crash the app, not use up
+    # the count), and the crash lands in this test's own instance.
+    straggler = Orders(orders.api, prefix=f"straggler-{time.monotonic_ns()}-")
+    chaos.arm("notify_customer.before_effect", "crash")
+    late = straggler.submit(product_id="p-001")
+
+    def finished() -> bool:
+        status = orders.api.status(late)
+        return status is not None and status.runtime_status == "COMPLETED"
+
+    wait_until(finished, "the straggler's workflow completing")
+    orders.submit(product_id="p-001")
+    hit = chaos.wait_for_hit("notify_customer.before_effect")
+    assert hit.fired and hit.workflow_id is not None
+    assert hit.workflow_id.startswith(orders.prefix), hit
+    chaos.assert_ok(orders, deadline=60)
+    assert straggler.api.status(late) is not None

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness import Chaos, OrderAPIClient, Orders, Stack, Verdict
+from harness import Chaos, FaultError, OrderAPIClient, Orders, Stack, Verdict
 
 VARIANT = "worker-quits"
 
@@ -61,6 +61,39 @@ def test_the_opt_in_restart_recovers_and_still_reports_it(variant_stack: Stack) 
     assert verification.result("nothing-lost").verdict is Verdict.PASS
     assert verification.result("worker-health").verdict is Verdict.FAIL
     assert any(m.text.startswith("restarting the app") for m in chaos.timeline.marks)
+
+
+def test_a_wait_for_a_failpoint_judges_a_missing_worker_and_says_why_it_timed_out(
+    variant_stack: Stack,
+) -> None:
+    # No instance reaches a failpoint without a worker: the wait does not sit out its
+    # timeout blind. It has the supervisor judge the missing worker (a finding here: not
+    # the registration race) and its error says where the instances got to.
+    chaos = Chaos(variant_stack, worker_grace=5)
+    chaos.worker_probe = 2
+    orders = Orders(OrderAPIClient(variant_stack.ports["app"]), prefix="wait-")
+    try:
+        chaos.arm("reserve_stock.before_effect", "delay", seconds=1.0, count=None)
+        orders.submit_many(2)
+        chaos.wait_for_hit("reserve_stock.before_effect", prefix=orders.prefix)
+        chaos.arm("notify_customer.before_effect", "crash")
+        variant_stack.process("app").signal(signal.SIGUSR1)
+        chaos.disarm("reserve_stock.before_effect")
+        wait_until_no_worker(variant_stack)
+        with pytest.raises(FaultError) as raised:
+            chaos.wait_for_hit("notify_customer.before_effect", prefix=orders.prefix, timeout=15)
+        findings = list(chaos.worker_findings)
+    finally:
+        chaos.disarm("notify_customer.before_effect")  # the restarted worker reaches it
+        chaos.restart_app_on_lost_worker = True
+        chaos.reset()
+    message = str(raised.value)
+    progress = message.split("; ")[1]
+    assert progress.startswith("instances wait-*: activity invocations "), message
+    assert "check_inventory 2" in progress and "notify_customer" not in progress, message
+    assert "failpoints hit reserve_stock.before_effect (fired)" in message, message
+    assert "daprd counts 0 connected workflow worker(s)" in message, message
+    assert len(findings) == 1 and findings[0].startswith("no workflow worker connected")
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from harness.checks.result import CheckResult, Verdict
 from harness.checks.verification import Verification
 from harness.errors import FaultError
 from harness.experiment.chaos import Chaos
+from harness.faults.failpoints import Failpoint
 from harness.record.history import Attempt, History, InstanceStatus, Outcome
 from harness.record.ledger import Ledger
 from harness.record.timeline import Timeline
@@ -29,9 +30,12 @@ def verification(tmp_path: Path, verdict: Verdict) -> Verification:
     return Verification([CheckResult("replay", verdict, "judged")], history)
 
 
-def judge(idle: list[str], result: Verification) -> None:
-    # judge_failpoints reads only which failpoints are idle: a stand-in for a stack.
-    chaos = SimpleNamespace(unfired_failpoints=lambda prefix: idle)
+def judge(idle: list[str], result: Verification, armed: dict[str, Failpoint] | None = None) -> None:
+    # judge_failpoints reads only which failpoints are idle and how they were armed: a
+    # stand-in for a stack.
+    chaos = SimpleNamespace(
+        unfired_failpoints=lambda prefix: idle, failpoints=SimpleNamespace(armed=armed or {})
+    )
     Chaos.judge_failpoints(chaos, result, "t-")  # type: ignore[arg-type]
 
 
@@ -39,6 +43,14 @@ def test_an_idle_failpoint_beside_passing_checks_is_an_error(tmp_path: Path) -> 
     result = verification(tmp_path, Verdict.PASS)
     with pytest.raises(FaultError, match=r"charge\.before were armed but never fired"):
         judge(["charge.before"], result)
+
+
+def test_an_idle_failpoint_armed_for_some_instances_says_for_which(tmp_path: Path) -> None:
+    result = verification(tmp_path, Verdict.PASS)
+    armed = {"charge.before": Failpoint("charge.before", instances="test-x-")}
+    with pytest.raises(FaultError, match=r"armed for instances test-x-\* only") as raised:
+        judge(["charge.before"], result, armed)
+    assert 'instances=""' in str(raised.value)
 
 
 def test_an_idle_failpoint_beside_a_failure_leaves_the_failure_standing(tmp_path: Path) -> None:

@@ -257,6 +257,38 @@ def test_records_are_those_of_the_python_reference(
     }
 
 
+@pytest.mark.parametrize("name", IMPLEMENTATIONS)
+def test_an_arming_for_some_instances_ignores_every_other_hit(
+    drivers: dict[str, Driver | str], states: Iterator[Path], name: str
+) -> None:
+    # A straggler of an earlier test (other-1) reaches the failpoint first: it is not
+    # counted and cannot use up the count of the arming made for this test's instances;
+    # a hit outside any activity is not this test's either.
+    state = next(states)
+    arm(
+        state,
+        Failpoint("Scoped.crash", "crash", instances="mine-"),
+        Failpoint("Scoped.trace", "trace", count=1, instances="mine-"),
+    )
+    script = [
+        invocation("A", "other-1", "t1", 1),
+        hit("Scoped.trace"),
+        hit("Scoped.crash"),
+        end(),
+        hit("Scoped.trace"),
+        invocation("A", "mine-1", "t2", 2),
+        hit("Scoped.trace"),
+        end(),
+    ]
+    run = driver(drivers, name).run(script, state)
+    assert run.returncode == 0, run.stderr
+    hits = [r for r in run.records if r["type"] == "failpoint"]
+    assert [(r["name"], r["hit"], r["fired"], r["workflow_id"]) for r in hits] == [
+        ("Scoped.trace", 1, True, "mine-1")
+    ]
+    assert not (state / "failpoints" / "Scoped.crash.hits").exists()
+
+
 DECISION_ARMING = (
     Failpoint("fp.nth", "trace", nth=7, count=None),
     Failpoint("fp.count", "trace", nth=3, count=5),

@@ -162,10 +162,11 @@ let armedSpecs = null;
 
 function validArming(spec) {
   if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) return false;
-  const keys = Object.keys(spec);
+  const keys = Object.keys(spec).filter((k) => k !== 'instances'); // optional
   if (keys.length !== ARMING_KEYS.length || !ARMING_KEYS.every((k) => keys.includes(k))) {
     return false;
   }
+  if (spec.instances !== undefined && typeof spec.instances !== 'string') return false;
   return (
     typeof spec.action === 'string' &&
     Number.isInteger(spec.nth) &&
@@ -254,6 +255,8 @@ async function failpoint(name, scope) {
   if (!armed) return;
   const spec = Object.hasOwn(armed, name) ? armed[name] : armed[EVERY];
   if (!spec) return;
+  // Another test's (or run's) instance: not this arming's, not counted.
+  if (spec.instances && !(scope && scope.workflowId.startsWith(spec.instances))) return;
   const hit = bump(path.join(dir, `${name}.hits`));
   let fired = hit >= spec.nth && chance(spec.seed, name, hit) < spec.probability;
   if (fired && spec.count !== null) {

@@ -280,6 +280,7 @@ type arming struct {
 	Probability float64
 	Seconds     float64
 	Seed        int64
+	Instances   string // a workflow instance id prefix ("": every instance)
 }
 
 // armingJSON has every key as a pointer (or a raw value for count, which may be null) so
@@ -291,6 +292,7 @@ type armingJSON struct {
 	Probability *float64        `json:"probability"`
 	Seconds     *float64        `json:"seconds"`
 	Seed        *int64          `json:"seed"`
+	Instances   *string         `json:"instances"` // optional: absent means ""
 }
 
 type statKey struct {
@@ -360,7 +362,11 @@ func parseArmed(data []byte) (map[string]arming, error) {
 			}
 			count = &n
 		}
-		specs[name] = arming{*spec.Action, *spec.Nth, count, *spec.Probability, *spec.Seconds, *spec.Seed}
+		instances := ""
+		if spec.Instances != nil {
+			instances = *spec.Instances
+		}
+		specs[name] = arming{*spec.Action, *spec.Nth, count, *spec.Probability, *spec.Seconds, *spec.Seed, instances}
 	}
 	return specs, nil
 }
@@ -412,6 +418,9 @@ func Failpoint(name string, scope *Scope) error {
 		if spec, ok = specs[Every]; !ok {
 			return nil
 		}
+	}
+	if spec.Instances != "" && (scope == nil || !strings.HasPrefix(scope.WorkflowID, spec.Instances)) {
+		return nil // another test's (or run's) instance: not this arming's, not counted
 	}
 	hit, err := bump(filepath.Join(dir, name+".hits"))
 	if err != nil {
