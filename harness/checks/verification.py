@@ -9,6 +9,7 @@ from harness.checks.activities import activities
 from harness.checks.conservation import conservation_of
 from harness.checks.coverage import coverage
 from harness.checks.differential import same_as_fault_free
+from harness.checks.durable import events_delivered, timers_fired
 from harness.checks.exactly_once import exactly_once
 from harness.checks.nothing_lost import completed, nothing_lost
 from harness.checks.output import output
@@ -34,6 +35,8 @@ CHECKS: dict[str, Check] = {
     "stalled": stalled,
     "stalls-resumed": stalls_resumed,
     "paths": paths,
+    "events-delivered": events_delivered,
+    "timers-fired": timers_fired,
 }
 # The checks a verification runs when none are named, by the kind of workload: the order
 # API (conservation is the order app's own) and any workflow. replay (it needs the app's

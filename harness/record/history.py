@@ -100,6 +100,19 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class RaisedEvent:
+    """One attempt to raise external event ``name`` on instance ``instance_id``, with
+    the outcome of the raise call (ok: daprd took it; fail: it never reached daprd, or
+    daprd refused it; info: no answer). ``at``: epoch seconds it was first sent."""
+
+    instance_id: str
+    name: str
+    outcome: Outcome
+    at: float
+    detail: str = ""
+
+
+@dataclass(frozen=True)
 class InstanceStatus:
     """What the runtime said about one workflow instance. ``runtime_status`` is upper
     case (``COMPLETED``, ``FAILED``, ``TERMINATED``, ``RUNNING``, ``PENDING``, ...);
@@ -161,6 +174,8 @@ class History:
     unreadable: dict[str, str] = field(default_factory=dict)
     # Whether a heal waited for the app's workflow worker (worker-health judges that).
     worker_probed: bool = False
+    # External events the workload raised on its instances (events-delivered judges them).
+    raised: list[RaisedEvent] = field(default_factory=list)
 
     @cached_property
     def existing(self) -> dict[str, InstanceStatus]:

@@ -99,11 +99,16 @@ class WorkflowAPI:
             unreachable = code is grpc.StatusCode.UNAVAILABLE and (
                 "connection refused" in details or "failed to connect" in details
             )
-            # daprd refuses to create an instance while no worker hosts the workflow
-            # actor types (the app is down or restarting): nothing was created.
+            # daprd refuses to create an instance, or to raise an event on one, while no
+            # worker hosts the workflow actor types (the app is down or restarting):
+            # nothing was created or delivered. Measured on daprd 1.18.3: a raise while
+            # the app is down answers FAILED_PRECONDITION "failed to lookup actor ... did
+            # not find address for actor" after 5-15 s, or UNKNOWN "failed to create
+            # actor: actor type ... not registered".
             not_created = (
                 "failed to create workflow instance" in details
                 or "did not find address for actor" in details
+                or ("failed to create actor" in details and "not registered" in details)
             )
             if unreachable or not_created:
                 raise NotDelivered(message) from exc

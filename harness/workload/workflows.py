@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable
 from typing import Any
 
 from harness.errors import ConfigError, NotDelivered, WorkloadError
-from harness.record.history import Attempt, InstanceStatus, Outcome
+from harness.record.history import Attempt, InstanceStatus, Outcome, RaisedEvent
 from harness.workload.inputs import Inputs, InputSpec
 from harness.workload.protocol import NO_EXPECTATION, input_key
 from harness.workload.workflow_api import WorkflowAPI
@@ -58,6 +58,7 @@ class Workflows:
         self._next_input = itertools.count(0)
         self._lock = threading.Lock()
         self._attempts: dict[str, Attempt] = {}
+        self._raised: list[RaisedEvent] = []
         self.baseline: dict[str, InstanceStatus | None] = {}
         self.kind = "workflows"
 
@@ -197,8 +198,52 @@ class Workflows:
         return done
 
     def raise_event(self, instance_id: str, name: str, data: Any = None) -> None:
-        """Deliver external event ``name`` with ``data`` (JSON) to an instance."""
-        self.api.raise_event(instance_id, name, data)
+        """Deliver external event ``name`` with ``data`` (JSON) to an instance; raises
+        WorkloadError (NotDelivered when it never reached daprd). Every raise is kept
+        (:meth:`raised_events`) for the ``events-delivered`` check."""
+        sent = time.time()
+        try:
+            self.api.raise_event(instance_id, name, data)
+        except NotDelivered as exc:
+            self._raised_one(RaisedEvent(instance_id, name, Outcome.FAIL, sent, str(exc)))
+            raise
+        except WorkloadError as exc:
+            self._raised_one(RaisedEvent(instance_id, name, Outcome.INFO, sent, str(exc)))
+            raise
+        self._raised_one(RaisedEvent(instance_id, name, Outcome.OK, sent))
+
+    def try_raise_event(
+        self, instance_id: str, name: str, data: Any = None, *, resend_for: float = 0.0
+    ) -> bool:
+        """Raise under faults, as a client would: True if daprd took the event. One
+        that never reached daprd or that daprd refused (no worker hosts the instance: the
+        app is down) is sent again for up to ``resend_for`` seconds; no answer is not
+        sent again (it may have been taken) and leaves the outcome unknown."""
+        deadline = time.monotonic() + resend_for
+        sent = time.time()
+        while True:
+            try:
+                self.api.raise_event(instance_id, name, data)
+            except NotDelivered as exc:
+                if time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                self._raised_one(RaisedEvent(instance_id, name, Outcome.FAIL, sent, str(exc)))
+                return False
+            except WorkloadError as exc:
+                self._raised_one(RaisedEvent(instance_id, name, Outcome.INFO, sent, str(exc)))
+                return False
+            self._raised_one(RaisedEvent(instance_id, name, Outcome.OK, sent))
+            return True
+
+    def _raised_one(self, event: RaisedEvent) -> None:
+        with self._lock:
+            self._raised.append(event)
+
+    def raised_events(self) -> list[RaisedEvent]:
+        """Every raise of an external event so far, with its outcome."""
+        with self._lock:
+            return list(self._raised)
 
     def terminate(self, instance_id: str, output: Any = None) -> None:
         """Terminate an instance (and its child workflows)."""

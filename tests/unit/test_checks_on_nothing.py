@@ -12,6 +12,7 @@ from harness.checks.activities import activities
 from harness.checks.conservation import conservation_of
 from harness.checks.coverage import coverage
 from harness.checks.differential import same_as_fault_free
+from harness.checks.durable import events_delivered, timers_fired
 from harness.checks.exactly_once import exactly_once
 from harness.checks.nothing_lost import completed, nothing_lost
 from harness.checks.output import output
@@ -80,6 +81,8 @@ DONE = InstanceStatus("w-1", "COMPLETED", output="x-1")
         stalled,
         stalls_resumed,
         paths,
+        events_delivered,
+        timers_fired,
     ],
 )
 def test_a_check_with_nothing_to_judge_never_passes(check: Check) -> None:
@@ -104,6 +107,8 @@ def test_every_registered_check_is_covered_here() -> None:
         "stalled",
         "stalls-resumed",
         "paths",
+        "events-delivered",
+        "timers-fired",
     }
     assert set(CHECKS) == covered
 
