@@ -15,7 +15,7 @@ from __future__ import annotations
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from harness.checks.result import CheckResult, Verdict
@@ -301,7 +301,14 @@ class Chaos:
                     no_worker_since = None
             time.sleep(0.02)
         armed = self.failpoints.armed.get(name)
-        only = f" for instances {armed.instances}* only" if armed and armed.instances else ""
+        only = (
+            f" for instances {armed.instances}* only: for instances named otherwise arm "
+            'it with instances=""'
+            if armed and armed.instances and not prefix.startswith(armed.instances)
+            else f" for instances {armed.instances}* only"
+            if armed and armed.instances
+            else ""
+        )
         raise FaultError(
             f"failpoint {name} (armed{only}) was not {'fired' if fired else 'hit'} within "
             f"{timeout:.0f}s (is it armed, and does the workload reach it?); "
@@ -337,13 +344,22 @@ class Chaos:
             text += "; failpoints hit " + ", ".join(f"{h} {n}" for h, n in sorted(hits.items()))
         return text
 
-    def unfired_failpoints(self, prefix: str = "") -> list[str]:
+    def unfired_failpoints(self, prefix: str = "", instances: Collection[str] = ()) -> list[str]:
         """Failpoints armed here with an acting action (not trace) that have not fired in
-        an instance whose id starts with ``prefix`` (this test's or run's)."""
+        this test's or run's instances: those whose id starts with ``prefix``, and the
+        ``instances`` its workload started under ids of their own (and their children,
+        whose ids begin with their parent's)."""
         acting = {name for name, action in self._armed_here if action != "trace"}
         if not acting:
             return []
-        fired = {h.name for h in self.hits.hits(prefix) if h.fired and h.ts >= self.started}
+        ours = (prefix, *(i for i in instances if not i.startswith(prefix)))
+        fired = {
+            h.name
+            for h in self.hits.hits()
+            if h.fired
+            and h.ts >= self.started
+            and (not prefix or (h.workflow_id or "").startswith(ours))
+        }
         return sorted(acting - fired)
 
     def judge_failpoints(self, verification: Verification, prefix: str = "") -> None:
@@ -353,7 +369,7 @@ class Chaos:
         instance that fails before it reaches the failpoint cannot fire it) and a VACUOUS
         ``failpoints`` result names the idle ones. A leftover instance of an earlier test
         that reaches it does not count."""
-        idle = self.unfired_failpoints(prefix)
+        idle = self.unfired_failpoints(prefix, verification.history.attempts)
         if not idle:
             return
         names = ", ".join(idle)

@@ -10,7 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from harness import Chaos, ConfigError, FaultError, Orders, Stack, StackConfig, StackError
+from harness import (
+    Chaos,
+    ConfigError,
+    FaultError,
+    Orders,
+    Stack,
+    StackConfig,
+    StackError,
+    Workflows,
+)
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
@@ -231,3 +240,22 @@ def test_a_straggler_of_another_test_neither_fires_nor_uses_up_this_tests_failpo
     assert hit.workflow_id.startswith(orders.prefix), hit
     chaos.assert_ok(orders, deadline=60)
     assert straggler.api.status(late) is not None
+
+
+def test_an_instance_named_by_the_test_itself_fires_an_unscoped_failpoint(
+    chaos: Chaos, workflows: Workflows
+) -> None:
+    # An id outside the test's prefix: a scoped arming passes it by (the wait's error
+    # says how to arm for it), an unscoped one acts on it, and verification counts that
+    # firing as this run's (the instance is the workload's own).
+    own = f"own-{time.monotonic_ns()}"
+    order = {"orderId": own, "customerId": "c-1", "productId": "p-001", "quantity": 1}
+    chaos.arm("charge_payment.before_effect", "trace", count=None)  # the test's prefix
+    chaos.arm("notify_customer.before_effect", "crash", instances="")
+    workflows.start("order_processing", {**order, "totalAmount": 9.99}, instance_id=own)
+    hit = chaos.wait_for_hit("notify_customer.before_effect", prefix=own)
+    assert hit.workflow_id == own
+    with pytest.raises(FaultError, match='arm it with instances=""'):
+        chaos.wait_for_hit("charge_payment.before_effect", fired=False, prefix="own-", timeout=1)
+    verification = chaos.assert_ok(workflows, deadline=60)
+    assert verification.history.statuses[own].runtime_status == "COMPLETED"  # type: ignore[union-attr]

@@ -34,7 +34,8 @@ def judge(idle: list[str], result: Verification, armed: dict[str, Failpoint] | N
     # judge_failpoints reads only which failpoints are idle and how they were armed: a
     # stand-in for a stack.
     chaos = SimpleNamespace(
-        unfired_failpoints=lambda prefix: idle, failpoints=SimpleNamespace(armed=armed or {})
+        unfired_failpoints=lambda prefix, instances=(): idle,
+        failpoints=SimpleNamespace(armed=armed or {}),
     )
     Chaos.judge_failpoints(chaos, result, "t-")  # type: ignore[arg-type]
 
