@@ -206,10 +206,11 @@ class Campaign:
         deploys = [e.fault for e in scenario.schedule.events if isinstance(e.fault, Deploy)]
         if not deploys:
             return
-        spec = self._config(scenario).app
+        config = self._config(scenario)
+        spec = config.app
         for deploy in deploys:
             spec = deploy.spec_for(spec)
-            check_hosted_code(spec, "orders")
+            check_hosted_code(spec, config.app_id)  # remembered: the deploy acts at once
 
     def _execute(self, stack: Stack, scenario: Scenario, outcome: ScenarioOutcome) -> None:
         offsets = {name: m.process.log_size() for name, m in stack.members.items()}

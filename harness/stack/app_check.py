@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 
 from harness.errors import ConfigError
 from harness.stack.config import HOST_MODULE, STACK_VALKEY, AppSpec, dependency_env
@@ -15,6 +16,13 @@ from harness.stack.environment import expand
 from harness.stack.ports import HOST
 
 CHECK_TIMEOUT_S = 120.0  # an import that takes longer is reported as a failure
+
+# Registries of code already checked in this process, by what the check ran. A scenario
+# checks every version it deploys before its stack starts; the deploy itself then finds
+# the answer here instead of importing the code again inside its fault window (seconds
+# on a loaded machine, by which the deploy came too late for the load it was meant for).
+_CHECKED: dict[tuple[object, ...], dict[str, list[str]]] = {}
+_CHECKED_LOCK = threading.Lock()
 
 
 def standin_env(app: AppSpec, app_id: str) -> dict[str, str]:
@@ -46,10 +54,23 @@ def check_hosted_code(app: AppSpec, app_id: str) -> dict[str, list[str]] | None:
     """For a hosted app (``app.workflows``): import the code the way the host will and
     require a registered workflow. Returns what it registers (``{"workflows": [...],
     "activities": [...]}``); raises one ConfigError with the host's reason; None (and
-    nothing checked) for an app given as a command."""
+    nothing checked) for an app given as a command. A spec that passed once in this
+    process is not checked again (a failure is: the code may be fixed meanwhile)."""
     if not app.hosted:
         return None
     check = [app.command[0], "-m", HOST_MODULE, "--check", *app.command[3:]]
+    key = (tuple(check), str(app.cwd), tuple(sorted(app.env.items())), app_id)
+    with _CHECKED_LOCK:
+        known = _CHECKED.get(key)
+    if known is not None:
+        return {k: list(v) for k, v in known.items()}
+    registry = _run_check(app, app_id, check)
+    with _CHECKED_LOCK:
+        _CHECKED[key] = registry
+    return {k: list(v) for k, v in registry.items()}
+
+
+def _run_check(app: AppSpec, app_id: str, check: list[str]) -> dict[str, list[str]]:
     try:
         proc = subprocess.run(
             check,

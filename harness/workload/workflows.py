@@ -13,7 +13,7 @@ import itertools
 import threading
 import time
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from harness.errors import ConfigError, NotDelivered, WorkloadError
@@ -131,23 +131,10 @@ class Workflows:
         then refused as not delivered; any other failure leaves the outcome unknown."""
         self._known(workflow)
         instance = self.next_id()
-        deadline = time.monotonic() + resend_for
         sent = time.time()
-        while True:
-            try:
-                self.api.start(workflow, instance, input)
-            except NotDelivered as exc:
-                if time.monotonic() < deadline:
-                    time.sleep(0.1)
-                    continue
-                why = f"not delivered: {exc}"
-                self._record(Attempt(instance, Outcome.FAIL, input, workflow, why, sent))
-                return None
-            except WorkloadError as exc:
-                self._record(Attempt(instance, Outcome.INFO, input, workflow, str(exc), sent))
-                return None
-            self._record(Attempt(instance, Outcome.OK, input, workflow, at=sent))
-            return instance
+        outcome, why = _send(lambda: self.api.start(workflow, instance, input), resend_for)
+        self._record(Attempt(instance, outcome, input, workflow, why, sent))
+        return instance if outcome is Outcome.OK else None
 
     def try_start(self, *, resend_for: float = 0.0) -> str | None:
         """The next input of the configured workflow, under faults."""
@@ -227,22 +214,10 @@ class Workflows:
         that never reached daprd or that daprd refused (no worker hosts the instance: the
         app is down) is sent again for up to ``resend_for`` seconds; no answer is not
         sent again (it may have been taken) and leaves the outcome unknown."""
-        deadline = time.monotonic() + resend_for
         sent = time.time()
-        while True:
-            try:
-                self.api.raise_event(instance_id, name, data)
-            except NotDelivered as exc:
-                if time.monotonic() < deadline:
-                    time.sleep(0.2)
-                    continue
-                self._raised_one(RaisedEvent(instance_id, name, Outcome.FAIL, sent, str(exc)))
-                return False
-            except WorkloadError as exc:
-                self._raised_one(RaisedEvent(instance_id, name, Outcome.INFO, sent, str(exc)))
-                return False
-            self._raised_one(RaisedEvent(instance_id, name, Outcome.OK, sent))
-            return True
+        outcome, why = _send(lambda: self.api.raise_event(instance_id, name, data), resend_for)
+        self._raised_one(RaisedEvent(instance_id, name, outcome, sent, why))
+        return outcome is Outcome.OK
 
     def _raised_one(self, event: RaisedEvent) -> None:
         with self._lock:
@@ -302,3 +277,22 @@ class Workflows:
         except WorkloadError:
             done = {instance: self.api.status(instance) for instance in ids.values()}
         self.baseline = {key: done.get(instance) for key, instance in ids.items()}
+
+
+def _send(call: Callable[[], object], resend_for: float) -> tuple[Outcome, str]:
+    """Make ``call`` as a client under faults would: OK once it returns; one that never
+    reached daprd, or that daprd refused before acting (NotDelivered), is made again
+    every 0.1 s for up to ``resend_for`` seconds, then FAIL with why; any other failure
+    INFO (it may have acted), never made again. Returns (outcome, why)."""
+    deadline = time.monotonic() + resend_for
+    while True:
+        try:
+            call()
+        except NotDelivered as exc:
+            if time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            return Outcome.FAIL, f"not delivered: {exc}"
+        except WorkloadError as exc:
+            return Outcome.INFO, str(exc)
+        return Outcome.OK, ""
