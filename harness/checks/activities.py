@@ -11,28 +11,13 @@ ran work nobody asked for.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from pathlib import Path
 
 from harness.checks.result import CheckResult, Verdict
-from harness.errors import ConfigError
 from harness.record.history import History
 from harness.record.instances import event_kind
-from harness.record.recorder import read_history
+from harness.record.recorder import read_histories
 
 NAME = "activities"
-
-
-def _history_events(paths: list[Path]) -> tuple[dict[str, list[object]], list[str]]:
-    events: dict[str, list[object]] = {}
-    unreadable: list[str] = []
-    for path in paths:
-        try:
-            recorded = read_history(path)
-        except ConfigError as exc:
-            unreadable.append(str(exc))
-            continue
-        events[recorded.instance_id] = list(recorded.events)
-    return events, unreadable
 
 
 def activities(history: History) -> CheckResult:
@@ -46,7 +31,8 @@ def activities(history: History) -> CheckResult:
             "the app recorded no activity invocations (host it with MODULE:ATTR, set "
             "instrument=True, or wrap activities with harness.app.recorded_activity)",
         )
-    events, unreadable = _history_events(history.histories)
+    read, unreadable = read_histories(history.histories)
+    events = {i: list(r.events) for i, r in read.items()}
     if not events:
         why = unreadable[0] if unreadable else "no workflow history was recorded"
         return CheckResult(NAME, Verdict.VACUOUS, f"nothing to compare against: {why}")
@@ -61,7 +47,7 @@ def activities(history: History) -> CheckResult:
         for event in instance_events:
             kind = event_kind(event)
             if kind == "taskScheduled":
-                scheduled[int(event.eventId)] = str(event.taskScheduled.name)  # type: ignore[attr-defined]
+                scheduled[int(event.eventId)] = str(event.taskScheduled.name)
             elif kind in ("taskCompleted", "taskFailed"):
                 body = getattr(event, kind)
                 answers[int(body.taskScheduledId)] += 1

@@ -24,10 +24,9 @@ from collections import Counter
 from typing import Any
 
 from harness.checks.result import CheckResult, Verdict
-from harness.errors import ConfigError
 from harness.record.history import History, Outcome
 from harness.record.instances import event_kind
-from harness.record.recorder import RecordedHistory, read_history
+from harness.record.recorder import RecordedHistory, read_histories
 
 TIMER_GRACE_S = 30.0  # how late a due timer may fire before it counts as forgotten
 TERMINAL = ("COMPLETED", "FAILED", "TERMINATED")
@@ -36,14 +35,12 @@ TERMINAL = ("COMPLETED", "FAILED", "TERMINATED")
 def _recorded(history: History, name: str) -> dict[str, RecordedHistory] | CheckResult:
     """Each recorded instance's history by id, or the UNKNOWN result of a file that
     cannot be read."""
-    out = {}
-    for path in history.histories:
-        try:
-            recorded = read_history(path)
-        except ConfigError as exc:
-            return CheckResult(name, Verdict.UNKNOWN, f"a recorded history cannot be read: {exc}")
-        out[recorded.instance_id] = recorded
-    return out
+    read, unreadable = read_histories(history.histories)
+    if unreadable:
+        return CheckResult(
+            name, Verdict.UNKNOWN, f"a recorded history cannot be read: {unreadable[0]}"
+        )
+    return read
 
 
 def events_delivered(history: History) -> CheckResult:

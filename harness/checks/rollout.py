@@ -23,10 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.checks.result import CheckResult, Verdict
-from harness.errors import ConfigError
 from harness.record.history import History
 from harness.record.instances import describe_event
-from harness.record.recorder import RecordedHistory, read_history
+from harness.record.recorder import read_histories
 from harness.record.timeline import FaultWindow
 from harness.record.versions import CodePath, Stall, code_path, stalls
 
@@ -46,14 +45,11 @@ def _instances(history: History) -> list[_Instance] | str:
     """This run's recorded instances, or why none can be judged."""
     if not history.histories:
         return "no workflow history was recorded"
-    loaded: list[RecordedHistory] = []
-    for path in history.histories:
-        try:
-            loaded.append(read_history(path))
-        except ConfigError as exc:
-            return f"a recorded history cannot be read: {exc}"
+    loaded, unreadable = read_histories(history.histories)
+    if unreadable:
+        return f"a recorded history cannot be read: {unreadable[0]}"
     out = []
-    for recorded in loaded:
+    for recorded in loaded.values():
         events = recorded.events
         status = history.statuses.get(recorded.instance_id)
         start = max(0, len(events) - LAST_EVENTS)

@@ -301,14 +301,10 @@ class Chaos:
                     no_worker_since = None
             time.sleep(0.02)
         armed = self.failpoints.armed.get(name)
-        only = (
-            f" for instances {armed.instances}* only: for instances named otherwise arm "
-            'it with instances=""'
-            if armed and armed.instances and not prefix.startswith(armed.instances)
-            else f" for instances {armed.instances}* only"
-            if armed and armed.instances
-            else ""
-        )
+        scope = armed.instances if armed else ""
+        only = f" for instances {scope}* only" if scope else ""
+        if scope and not prefix.startswith(scope):
+            only += ': for instances named otherwise arm it with instances=""'
         raise FaultError(
             f"failpoint {name} (armed{only}) was not {'fired' if fired else 'hit'} within "
             f"{timeout:.0f}s (is it armed, and does the workload reach it?); "

@@ -150,9 +150,6 @@ def observe(
     findings = supervisor.findings
     expected = {i: workload.expected_output(attempts[i].input) for i in ids}
     baseline = workload.baseline
-    # Only the workflow workload raises events; other workloads have no such method.
-    raised_events = getattr(workload, "raised_events", None)
-    raised = list(raised_events()) if raised_events is not None else []
     return History(
         attempts=attempts,
         statuses=statuses,
@@ -171,5 +168,5 @@ def observe(
         worker_probed=supervisor.worker_probed,
         expected_outputs={i: v for i, v in expected.items() if v is not NO_EXPECTATION},
         baseline={i: baseline.get(input_key(attempts[i].input)) for i in ids} if baseline else {},
-        raised=raised,
+        raised=workload.raised_events(),
     )

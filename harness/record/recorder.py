@@ -120,6 +120,22 @@ def read_history(path: str | Path) -> RecordedHistory:
     return RecordedHistory(history.instance_id, history.events, path)
 
 
+def read_histories(paths: Iterable[str | Path]) -> tuple[dict[str, RecordedHistory], list[str]]:
+    """Read every ``.pb`` history file: the readable ones by instance id (in the order
+    given) and, for each one that cannot be read, why (the checks judge what they can
+    and say what they could not)."""
+    read: dict[str, RecordedHistory] = {}
+    unreadable: list[str] = []
+    for path in paths:
+        try:
+            recorded = read_history(path)
+        except ConfigError as exc:
+            unreadable.append(str(exc))
+            continue
+        read[recorded.instance_id] = recorded
+    return read, unreadable
+
+
 def history_json(instance_id: str, events: Sequence[Any]) -> dict[str, Any]:
     """The readable rendering: protobuf's JSON mapping of every event, with its index."""
     return {

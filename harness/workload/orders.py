@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from harness.errors import ConfigError, NotDelivered, WorkloadError
-from harness.record.history import Attempt, InstanceStatus, Outcome
+from harness.record.history import Attempt, InstanceStatus, Outcome, RaisedEvent
 from harness.record.order_shape import OrderShape
 from harness.workload.order_api import Order, OrderAPIClient, OrderStatus, accepted_id
 from harness.workload.order_generator import PRODUCTS, OrderGenerator
@@ -222,6 +222,9 @@ class Orders:
 
     def expected_output(self, input: Any) -> Any:
         return NO_EXPECTATION  # the order checks judge outputs by the order's result
+
+    def raised_events(self) -> list[RaisedEvent]:
+        return []  # the order API raises no event
 
     def close(self) -> None:
         pass  # the HTTP client holds per-thread keep-alive connections only

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from harness.record.history import Attempt, InstanceStatus
+from harness.record.history import Attempt, InstanceStatus, RaisedEvent
 
 
 class _NoExpectation:
@@ -96,6 +96,11 @@ class Workload(Protocol):
     def expected_output(self, input: Any) -> Any:
         """The output an instance started with ``input`` must end with, or
         :data:`NO_EXPECTATION`."""
+        ...
+
+    def raised_events(self) -> list[RaisedEvent]:
+        """Every external event raised on its instances so far, with its outcome (empty:
+        the workload raises none)."""
         ...
 
     def close(self) -> None:

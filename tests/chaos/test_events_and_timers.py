@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness import Chaos, Stack, StackConfig, Verdict
+from harness import Chaos, Stack, StackConfig, Verdict, Verification
 from harness.record.instances import InstanceReader, event_kind
 from harness.stack.config import hosted_app
 from harness.workload.workflow_api import WorkflowAPI
@@ -37,6 +37,14 @@ def reached(chaos: Chaos, work: Workflows, failpoint: str, ids: list[str]) -> No
     while {h.workflow_id for h in chaos.hits.hits(work.prefix) if h.name == failpoint} < set(ids):
         assert time.monotonic() < deadline, f"not every instance reached {failpoint}"
         time.sleep(0.05)
+
+
+def verify(chaos: Chaos, work: Workflows, check: str) -> Verification:
+    """Heal, wait, and run ``check`` beside the workflow checks that any durable wait
+    must keep (nothing lost, completed, activities)."""
+    return chaos.verify(
+        work, deadline=60, checks=(check, "nothing-lost", "completed", "activities")
+    )
 
 
 def events_of(stack: Stack, instance_id: str, kind: str) -> int:
@@ -68,11 +76,7 @@ def test_an_event_raised_while_the_app_is_down_is_delivered_once(signals_stack: 
         chaos.heal()
         for raiser in raisers:
             raiser.join(60)
-        verification = chaos.verify(
-            work,
-            deadline=60,
-            checks=("events-delivered", "nothing-lost", "completed", "activities"),
-        )
+        verification = verify(chaos, work, "events-delivered")
     finally:
         chaos.reset()
     assert verification.passed, verification.report()
@@ -93,11 +97,7 @@ def test_a_durable_timer_fires_once_across_a_daprd_restart_and_an_app_kill(
         reached(chaos, work, "before.after", ids)
         chaos.restart("daprd")  # with every timer pending: daprd must keep them
         chaos.kill("app", duration=1.5)
-        verification = chaos.verify(
-            work,
-            deadline=60,
-            checks=("timers-fired", "nothing-lost", "completed", "activities"),
-        )
+        verification = verify(chaos, work, "timers-fired")
     finally:
         chaos.reset()
     assert verification.passed, verification.report()
