@@ -4,7 +4,10 @@ the recorded workflow histories (the code path each turn reported, and daprd's s
 ``stalled``: no instance stalled at any time: an instance whose history stopped matching
 the deployed code (a patch mismatch, a version that is not available) waits, STALLED,
 until the right code comes back. Each one is listed with daprd's reason, its last history
-events and the deploy before it. ``stalls-resumed``: for a scenario that deploys an
+events and the deploy before it. A stall that matches the known upstream overlap strand
+(:data:`~harness.record.versions.OVERLAP_STRAND`: it came during an overlap deploy, for a
+version or patches the new worker ran afterwards) is reported apart, KNOWN_UPSTREAM, with
+that evidence; any other stall still fails. ``stalls-resumed``: for a scenario that deploys an
 unsafe version on purpose and then the right one again: stalls are expected, but every
 stalled instance must have resumed and finished.
 
@@ -27,7 +30,15 @@ from harness.record.history import History
 from harness.record.instances import describe_event
 from harness.record.recorder import read_histories
 from harness.record.timeline import FaultWindow
-from harness.record.versions import CodePath, Stall, code_path, stalls
+from harness.record.versions import (
+    OVERLAP_STRAND,
+    CodePath,
+    Stall,
+    Strand,
+    code_path,
+    overlap_strands,
+    stalls,
+)
 
 LAST_EVENTS = 3  # history events shown for a stalled instance
 
@@ -39,6 +50,15 @@ class _Instance:
     stalls: list[Stall]
     last_events: list[str]
     status: str
+
+
+def _loaded(history: History) -> dict[str, list[object]] | str:
+    if not history.histories:
+        return "no workflow history was recorded"
+    loaded, unreadable = read_histories(history.histories)
+    if unreadable:
+        return f"a recorded history cannot be read: {unreadable[0]}"
+    return {i: list(r.events) for i, r in loaded.items()}
 
 
 def _instances(history: History) -> list[_Instance] | str:
@@ -91,6 +111,26 @@ def _stall_lines(instance: _Instance, deploys: Sequence[FaultWindow]) -> list[st
     return lines
 
 
+def _strands(history: History) -> dict[str, Strand]:
+    loaded = _loaded(history)
+    return {} if isinstance(loaded, str) else overlap_strands(loaded, history.timeline.windows)
+
+
+def _known(name: str, strands: Sequence[Strand], instances: Sequence[_Instance]) -> CheckResult:
+    """Every stall to judge matched the overlap signature: reported apart, with evidence."""
+    still = sum(i.status == "STALLED" for i in instances)
+    lines = [OVERLAP_STRAND]
+    lines += [s.describe() for s in strands]
+    return CheckResult(
+        name,
+        Verdict.KNOWN_UPSTREAM,
+        f"{len(strands)} instance(s) stalled during an overlap deploy for code the new "
+        f"worker serves ({still} still STALLED): the known upstream overlap strand, not the "
+        "app's code",
+        lines,
+    )
+
+
 def _stall_check(history: History, *, allowed: bool) -> CheckResult:
     name = "stalls-resumed" if allowed else "stalled"
     found = _instances(history)
@@ -98,9 +138,15 @@ def _stall_check(history: History, *, allowed: bool) -> CheckResult:
         return CheckResult(name, Verdict.VACUOUS, found)
     deploys = _deploys(history)
     stalled = [i for i in found if i.stalls or i.status == "STALLED"]
-    still = [i for i in stalled if i.status == "STALLED"]
+    strands = _strands(history) if stalled else {}
+    # A stall that matches the upstream signature is not the app's: judged apart, and
+    # only when it is the only failing evidence (any other stall still fails the check).
+    judged = stalled if allowed else [i for i in stalled if i.instance_id not in strands]
+    if not allowed and stalled and not judged:
+        return _known(name, [strands[i.instance_id] for i in stalled], stalled)
+    still = [i for i in judged if i.status == "STALLED"]
     unfinished = [i for i in stalled if i.status not in ("COMPLETED", "FAILED", "TERMINATED")]
-    lines = [line for i in stalled for line in _stall_lines(i, deploys)]
+    lines = [line for i in judged for line in _stall_lines(i, deploys)]
     if not stalled:
         if allowed:
             return CheckResult(
@@ -110,12 +156,17 @@ def _stall_check(history: History, *, allowed: bool) -> CheckResult:
             )
         return CheckResult(name, Verdict.PASS, f"no instance of {len(found)} stalled")
     if not allowed:
+        known = [strands[i.instance_id].describe() for i in stalled if i.instance_id in strands]
         return CheckResult(
             name,
             Verdict.FAIL,
-            f"{len(stalled)} of {len(found)} instance(s) stalled ({len(still)} still STALLED)",
-            lines,
+            f"{len(judged)} of {len(found)} instance(s) stalled ({len(still)} still STALLED)"
+            + (f"; {len(known)} more match the known upstream overlap strand" if known else ""),
+            lines + [f"known upstream, apart: {k}" for k in known],
         )
+    stranded = [i for i in unfinished if i.instance_id in strands]
+    if unfinished and len(stranded) == len(unfinished):
+        return _known(name, [strands[i.instance_id] for i in stranded], stranded)
     if unfinished:
         return CheckResult(
             name,

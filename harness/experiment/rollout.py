@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, WorkloadError
 from harness.experiment.chaos import Chaos
 from harness.record.instances import InstanceReader
 from harness.record.recorder import RecordedHistory
@@ -30,6 +30,7 @@ from harness.workload.workflows import Workflows
 
 HIT_TIMEOUT_S = 20.0  # how long the instances may take to reach a boundary
 HOLD_S = 300.0  # an activity held at the boundary waits this long at most (the deploy ends it)
+PROBE_S = 20.0  # how long the instance that orders the boundaries may take
 SETTLE_S = 60.0  # how long they may take to finish after the deploy
 STALL_QUIET_S = 5.0  # a stall that held this long (nothing moving) is the outcome
 
@@ -94,6 +95,7 @@ class RolloutReport:
     new: str
     workflow: str
     boundaries: list[Boundary] = field(default_factory=list)
+    order: str = ""  # how the boundaries were ordered (the probe's run), "" when named
 
     @property
     def judged(self) -> list[Boundary]:
@@ -105,6 +107,8 @@ class RolloutReport:
 
     def render(self) -> str:
         lines = [f"rollout {self.old} -> {self.new} (workflow {self.workflow})"]
+        if self.order:
+            lines.append(f"  {self.order}")
         for boundary in self.boundaries:
             lines.append(f"  at {boundary.failpoint}: {boundary.verdict()}")
             lines += [f"    {o.describe()}" for o in boundary.outcomes]
@@ -127,6 +131,7 @@ class RolloutReport:
             "new": self.new,
             "workflow": self.workflow,
             "safe": self.safe,
+            "order": self.order,
             "boundaries": [
                 {
                     "failpoint": b.failpoint,
@@ -148,6 +153,7 @@ class RolloutPlan:
     new: AppSpec
     workflow: str
     failpoints: tuple[str, ...]
+    named: bool = False  # the boundaries were named (--at): run them in that order
 
 
 def plan_rollout(
@@ -159,7 +165,8 @@ def plan_rollout(
     app_id: str = "orders",
 ) -> RolloutPlan:
     """Check both versions (they import, they register ``workflow``) and pick the
-    boundaries: every activity of the old version, before and after, or those ``at``."""
+    boundaries: every activity of the old version, before and after, or those ``at`` (in
+    their order; otherwise :func:`rollout` orders them as a first instance runs them)."""
     old_app, new_app = hosted_app(old), hosted_app(new)
     old_names = check_hosted_code(old_app, app_id)
     new_names = check_hosted_code(new_app, app_id)
@@ -188,7 +195,7 @@ def plan_rollout(
     chosen = tuple(at) or tuple(boundaries)
     if not chosen:
         raise ConfigError(f"{old} registers no activity: there is no boundary to stop at")
-    return RolloutPlan(old_app, new_app, workflow, chosen)
+    return RolloutPlan(old_app, new_app, workflow, chosen, named=bool(at))
 
 
 def rollout(
@@ -199,17 +206,72 @@ def rollout(
     progress: Callable[[str], None] = print,
 ) -> RolloutReport:
     """Run ``plan`` on a fresh stack: ``instances`` instances per boundary, their inputs
-    cycled from ``inputs``."""
+    cycled from ``inputs``. Unless the plan names its boundaries, a first instance runs
+    on the old code undisturbed and the boundaries follow the order it scheduled its
+    activities in (those it never scheduled last, in name order)."""
     report = RolloutReport(str(plan.old.workflows), str(plan.new.workflows), plan.workflow)
     with Stack(StackConfig(app=plan.old, proxies=False)) as stack:
         chaos = Chaos(stack, app_restart_delay=0)
         api = WorkflowAPI(stack.ports["daprd_grpc"], stack.api_token)
-        for number, failpoint in enumerate(plan.failpoints, 1):
-            progress(f"[rollout] {number}/{len(plan.failpoints)}: crash at {failpoint}, deploy")
+        failpoints = plan.failpoints
+        if not plan.named:
+            failpoints, report.order = _execution_order(stack, api, plan, inputs)
+            progress(f"[rollout] {report.order}")
+        for number, failpoint in enumerate(failpoints, 1):
+            progress(f"[rollout] {number}/{len(failpoints)}: crash at {failpoint}, deploy")
             boundary = _boundary(chaos, api, plan, failpoint, number, inputs, instances)
             report.boundaries.append(boundary)
             progress(f"[rollout]   {boundary.verdict()}")
     return report
+
+
+def _execution_order(
+    stack: Stack, api: WorkflowAPI, plan: RolloutPlan, inputs: Sequence[Any]
+) -> tuple[tuple[str, ...], str]:
+    """The plan's boundaries in the order one instance on the old code (input
+    ``inputs[0]``) schedules its activities, and a line that says so. The registry only
+    knows names; the order comes from the instance's history (``taskScheduled`` events)."""
+    work = Workflows(api, "r0-", workflow=plan.workflow, inputs=list(inputs) or [None])
+    probe = work.start(plan.workflow, work.inputs[0])
+    unfinished = ""
+    try:
+        work.wait_terminal([probe], timeout=PROBE_S)
+    except WorkloadError:  # waiting for an event, say: what it scheduled so far is the order
+        unfinished = f" (it had not finished after {PROBE_S:.0f}s)"
+    reader = InstanceReader(stack.ports["daprd_grpc"], stack.api_token)
+    try:
+        events = reader.events(probe)
+    finally:
+        reader.close()
+    ran: list[str] = []
+    for event in events:
+        if event.WhichOneof("eventType") == "taskScheduled":
+            name = str(event.taskScheduled.name)
+            if name not in ran:
+                ran.append(name)
+    ordered, never = order_boundaries(plan.failpoints, ran)
+    line = f"boundaries in the order instance {probe} ran its activities: " + (
+        ", ".join(ran) if ran else "it scheduled none"
+    ) + unfinished
+    if never:
+        line += f"; never scheduled with this input: {', '.join(never)}"
+    return ordered, line
+
+
+def order_boundaries(
+    failpoints: Sequence[str], ran: Sequence[str]
+) -> tuple[tuple[str, ...], list[str]]:
+    """``failpoints`` (``<activity>.before|after``) in the order of ``ran`` (activity
+    names as an instance scheduled them), before ahead of after; the activities never
+    scheduled come last, in name order, and are returned too."""
+    rank = {name: n for n, name in enumerate(ran)}
+
+    def key(failpoint: str) -> tuple[int, str, int]:
+        activity, _, edge = failpoint.rpartition(".")
+        return (rank.get(activity, len(ran)), activity, 0 if edge == "before" else 1)
+
+    never = sorted({f.rpartition(".")[0] for f in failpoints} - set(ran))
+    return tuple(sorted(failpoints, key=key)), never
 
 
 def _boundary(

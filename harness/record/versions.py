@@ -8,9 +8,11 @@ Pure reading of protobuf ``HistoryEvent``s; times are epoch seconds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from harness.record.timeline import FaultWindow
 
 # StalledReason in the pinned protos.
 STALL_REASONS = {0: "patch mismatch", 1: "version not available", 2: "payload size exceeded"}
@@ -82,4 +84,117 @@ def stalls(events: Sequence[Any]) -> list[Stall]:
             stalled = event.executionStalled
             reason = STALL_REASONS.get(int(stalled.reason), f"reason {stalled.reason}")
             found.append(Stall(reason, str(stalled.description), _seconds(event)))
+    return found
+
+
+# The known upstream defect (dapr 1.18.3) a stall during an overlap deploy matches: daprd
+# hands each work item to any connected worker (a worker cannot say which versions it
+# has), so an instance that recorded the new code can be replayed on the old worker and
+# stall; and daprd releases a stall only when the instance's workflow actor deactivates
+# (no worker left, a placement change, a daprd restart), which the old worker leaving
+# while the new one stays never causes. The instance waits for good, STALLED, for code
+# that is deployed and serving.
+OVERLAP_STRAND = (
+    "known upstream (dapr 1.18.3): stalled during an overlap of two workers on one daprd, "
+    "for code the new worker serves; daprd dispatches to any worker and never retries the "
+    "stall while a worker stays connected"
+)
+
+
+@dataclass(frozen=True)
+class Strand:
+    """A stall that matches :data:`OVERLAP_STRAND`: ``stall`` came while the old and the
+    new worker were both connected (``overlap``: its deploy window, epoch seconds), and
+    what it needs (``needs``: "version v2", "patches a, b") was reported by a turn that ran
+    after the overlap, in instance ``witness``."""
+
+    instance_id: str
+    stall: Stall
+    overlap: tuple[float, float]
+    needs: str
+    witness: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.instance_id}: {self.stall.describe()}, during the overlap; the new code "
+            f"serves {self.needs} (instance {self.witness} ran it after the overlap)"
+        )
+
+
+def needed_code(stall: Stall) -> tuple[str, tuple[str, ...]] | None:
+    """What a stall needs: ("version", (name,)) or ("patches", names), read from daprd's
+    description; None for any other stall (payload size) or an unreadable description."""
+    text = stall.description.strip()
+    if text.startswith("Version not available:"):
+        name = text.split(":", 1)[1].strip()
+        return ("version", (name,)) if name else None
+    marker = "History patches: ["
+    if text.startswith("Patch mismatch.") and marker in text:
+        listed = text.split(marker, 1)[1].split("]", 1)[0]
+        return "patches", tuple(p.strip() for p in listed.split(",") if p.strip())
+    return None
+
+
+def _served(
+    histories: Mapping[str, Sequence[Any]], after: float, until: float
+) -> dict[tuple[str, str], str]:
+    """("version"|"patch", name) → the first instance a turn started in (after, until)
+    reported it in. A stalled turn's events are dropped by daprd, so every
+    ``workflowStarted`` kept is a turn the code ran to the end."""
+    served: dict[tuple[str, str], str] = {}
+    for instance_id, events in histories.items():
+        for event in events:
+            if event.WhichOneof("eventType") != "workflowStarted":
+                continue
+            if not after < _seconds(event) < until or not event.workflowStarted.HasField("version"):
+                continue
+            version = event.workflowStarted.version
+            if version.name:
+                served.setdefault(("version", str(version.name)), instance_id)
+            for patch in version.patches:
+                served.setdefault(("patch", str(patch)), instance_id)
+    return served
+
+
+OLD_WORKER_SLACK_S = 0.5  # the old worker may answer a turn this long after its overlap closed
+
+
+def overlap_strands(
+    histories: Mapping[str, Sequence[Any]], windows: Sequence[FaultWindow]
+) -> dict[str, Strand]:
+    """The stalls of ``histories`` (instance id → events) that match
+    :data:`OVERLAP_STRAND`, by instance (its first such stall), given the run's timeline
+    ``windows``: a stall inside an overlap deploy (from the deploy's start to the end of
+    its ``overlap`` window), needing a version or patches that a turn between the end of
+    that overlap and the next deploy reported. A stall for code nothing ran afterwards is
+    the deploy's own fault and is not returned."""
+    overlaps = sorted(
+        (w for w in windows if w.kind == "overlap" and w.end is not None), key=lambda w: w.start
+    )
+    deploys = sorted((w for w in windows if w.kind == "deploy"), key=lambda w: w.start)
+    found: dict[str, Strand] = {}
+    for overlap in overlaps:
+        assert overlap.end is not None
+        containing = [d for d in deploys if d.start <= overlap.start]
+        begin = containing[-1].start if containing else overlap.start
+        end = overlap.end + OLD_WORKER_SLACK_S
+        later = [d.start for d in deploys if d.start > overlap.end]
+        served = _served(histories, overlap.end, min(later) if later else float("inf"))
+        for instance_id, events in histories.items():
+            if instance_id in found:
+                continue
+            for stall in stalls(events):
+                needed = needed_code(stall) if begin <= stall.at <= end else None
+                if needed is None:
+                    continue
+                kind, names = needed
+                key = "version" if kind == "version" else "patch"
+                witnesses = [served.get((key, n)) for n in names]
+                if not names or any(w is None for w in witnesses):
+                    continue
+                needs = f"{'version' if kind == 'version' else 'patches'} {', '.join(names)}"
+                found[instance_id] = Strand(
+                    instance_id, stall, (begin, overlap.end), needs, str(witnesses[0])
+                )
+                break
     return found

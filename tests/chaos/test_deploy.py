@@ -170,6 +170,10 @@ def test_rollout_at_every_boundary(old: str, new: str, safe: bool, tmp_path: Pat
     code, data, out = rollout(old, new, tmp=tmp_path)
     assert code == (0 if safe else 1), out
     assert data["safe"] is safe
+    # In the order the workflow runs them, not by name; refund_payment never runs here.
+    order = [b["failpoint"] for b in data["boundaries"]]  # type: ignore[attr-defined]
+    assert order[:3] == ["check_inventory.before", "check_inventory.after", "charge_payment.before"]
+    assert "never scheduled with this input: refund_payment" in str(data["order"])
 
 
 @pytest.mark.parametrize(

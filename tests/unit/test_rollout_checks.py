@@ -124,3 +124,74 @@ def test_stalled_fails_with_the_reason_and_stalls_resumed_judges_the_resumption(
     clean = history(tmp_path / "c", {"a": ("COMPLETED", [turn(90, "v1")])})
     assert stalled(clean).verdict is Verdict.PASS
     assert stalls_resumed(clean).verdict is Verdict.VACUOUS
+
+
+def overlap_history(tmp: Path, runs: dict[str, tuple[str, list[ev.HistoryEvent]]]) -> History:
+    """A run whose deploy (100-104) overlapped the old and new workers from 101 to 103."""
+    h = history(tmp, runs, deploy=False)
+    h.timeline.windows.append(FaultWindow("deploy", "app", 100, 104, "overlap 2s to v2_named"))
+    h.timeline.windows.append(FaultWindow("overlap", "app", 101, 103, "old and new"))
+    return h
+
+
+def test_a_stall_during_an_overlap_for_code_the_new_worker_serves_is_known_upstream(
+    tmp_path: Path,
+) -> None:
+    runs = {
+        # Started on the new worker (v2), replayed on the old one: stranded.
+        "mid": ("STALLED", [turn(101, "v2"), stall(102, "Version not available: v2")]),
+        "new": ("COMPLETED", [turn(110, "v2")]),  # the new code ran v2 after the overlap
+    }
+    result = stalled(overlap_history(tmp_path / "k", runs))
+    assert result.verdict is Verdict.KNOWN_UPSTREAM, result
+    text = "\n".join(result.evidence)
+    assert "mid: version not available: Version not available: v2, during the overlap" in text
+    assert "instance new ran it after the overlap" in text and "known upstream" in text
+    assert stalls_resumed(overlap_history(tmp_path / "r", runs)).verdict is Verdict.KNOWN_UPSTREAM
+
+
+def test_an_overlap_stall_for_code_nothing_serves_afterwards_or_outside_it_still_fails(
+    tmp_path: Path,
+) -> None:
+    # The new code dropped v1: the stall is the deploy's fault, overlap or not.
+    dropped = {
+        "old": ("STALLED", [turn(90, "v1"), stall(102, "Version not available: v1")]),
+        "new": ("COMPLETED", [turn(110, "v2")]),
+    }
+    assert stalled(overlap_history(tmp_path / "d", dropped)).verdict is Verdict.FAIL
+    # A stall after the overlap (only the new worker left) is not the strand either.
+    late = {
+        "mid": ("STALLED", [turn(101, "v2"), stall(108, "Version not available: v2")]),
+        "new": ("COMPLETED", [turn(110, "v2")]),
+    }
+    assert stalled(overlap_history(tmp_path / "l", late)).verdict is Verdict.FAIL
+    # One known strand beside one real stall: FAIL, the strand listed apart.
+    both = {
+        "mid": ("STALLED", [turn(101, "v2"), stall(102, "Version not available: v2")]),
+        "old": ("STALLED", [turn(90, "v1"), stall(102, "Version not available: v9")]),
+        "new": ("COMPLETED", [turn(110, "v2")]),
+    }
+    result = stalled(overlap_history(tmp_path / "b", both))
+    assert result.verdict is Verdict.FAIL and "1 more match the known upstream" in result.summary
+    assert any(line.startswith("known upstream, apart: mid") for line in result.evidence)
+
+
+def test_a_patch_mismatch_during_an_overlap_needs_every_history_patch_served() -> None:
+    from harness.record.versions import Stall, needed_code
+
+    text = "Patch mismatch. History patches: [patch2, patch1], current patches: []. "
+    assert needed_code(Stall("patch mismatch", text, 1.0)) == ("patches", ("patch2", "patch1"))
+    assert needed_code(Stall("version not available", "Version not available: v2", 1.0)) == (
+        "version",
+        ("v2",),
+    )
+    assert needed_code(Stall("payload size exceeded", "too big", 1.0)) is None
+
+
+def test_rollout_boundaries_follow_the_order_the_activities_ran_in() -> None:
+    from harness.experiment.rollout import order_boundaries
+
+    names = ["charge.after", "charge.before", "check.after", "check.before", "zz.before"]
+    ordered, never = order_boundaries(names, ["check", "charge"])
+    assert ordered == ("check.before", "check.after", "charge.before", "charge.after", "zz.before")
+    assert never == ["zz"]
