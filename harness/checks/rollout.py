@@ -24,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from harness.checks.result import CheckResult, Verdict
 from harness.record.history import History
@@ -52,7 +53,8 @@ class _Instance:
     status: str
 
 
-def _loaded(history: History) -> dict[str, list[object]] | str:
+def _loaded(history: History) -> dict[str, list[Any]] | str:
+    """Each recorded history's events by instance id, or why none can be judged."""
     if not history.histories:
         return "no workflow history was recorded"
     loaded, unreadable = read_histories(history.histories)
@@ -61,21 +63,15 @@ def _loaded(history: History) -> dict[str, list[object]] | str:
     return {i: list(r.events) for i, r in loaded.items()}
 
 
-def _instances(history: History) -> list[_Instance] | str:
-    """This run's recorded instances, or why none can be judged."""
-    if not history.histories:
-        return "no workflow history was recorded"
-    loaded, unreadable = read_histories(history.histories)
-    if unreadable:
-        return f"a recorded history cannot be read: {unreadable[0]}"
+def _instances(history: History, loaded: dict[str, list[Any]]) -> list[_Instance]:
+    """This run's recorded instances, from their events (:func:`_loaded`)."""
     out = []
-    for recorded in loaded.values():
-        events = recorded.events
-        status = history.statuses.get(recorded.instance_id)
+    for instance_id, events in loaded.items():
+        status = history.statuses.get(instance_id)
         start = max(0, len(events) - LAST_EVENTS)
         out.append(
             _Instance(
-                recorded.instance_id,
+                instance_id,
                 code_path(events),
                 stalls(events),
                 [describe_event(e, start + i) for i, e in enumerate(events[start:])],
@@ -111,11 +107,6 @@ def _stall_lines(instance: _Instance, deploys: Sequence[FaultWindow]) -> list[st
     return lines
 
 
-def _strands(history: History) -> dict[str, Strand]:
-    loaded = _loaded(history)
-    return {} if isinstance(loaded, str) else overlap_strands(loaded, history.timeline.windows)
-
-
 def _known(name: str, strands: Sequence[Strand], instances: Sequence[_Instance]) -> CheckResult:
     """Every stall to judge matched the overlap signature: reported apart, with evidence."""
     still = sum(i.status == "STALLED" for i in instances)
@@ -133,12 +124,13 @@ def _known(name: str, strands: Sequence[Strand], instances: Sequence[_Instance])
 
 def _stall_check(history: History, *, allowed: bool) -> CheckResult:
     name = "stalls-resumed" if allowed else "stalled"
-    found = _instances(history)
-    if isinstance(found, str):
-        return CheckResult(name, Verdict.VACUOUS, found)
+    loaded = _loaded(history)
+    if isinstance(loaded, str):
+        return CheckResult(name, Verdict.VACUOUS, loaded)
+    found = _instances(history, loaded)
     deploys = _deploys(history)
     stalled = [i for i in found if i.stalls or i.status == "STALLED"]
-    strands = _strands(history) if stalled else {}
+    strands = overlap_strands(loaded, history.timeline.windows) if stalled else {}
     # A stall that matches the upstream signature is not the app's: judged apart, and
     # only when it is the only failing evidence (any other stall still fails the check).
     judged = stalled if allowed else [i for i in stalled if i.instance_id not in strands]
@@ -200,9 +192,10 @@ def paths(history: History) -> CheckResult:
     deploys = _deploys(history)
     if not deploys:
         return CheckResult(name, Verdict.VACUOUS, "no deploy in this run: no paths to tell apart")
-    found = _instances(history)
-    if isinstance(found, str):
-        return CheckResult(name, Verdict.VACUOUS, found)
+    loaded = _loaded(history)
+    if isinstance(loaded, str):
+        return CheckResult(name, Verdict.VACUOUS, loaded)
+    found = _instances(history, loaded)
     if not any(i.path.marked for i in found):
         return CheckResult(
             name,

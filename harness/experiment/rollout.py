@@ -238,13 +238,8 @@ def _execution_order(
         work.wait_terminal([probe], timeout=PROBE_S)
     except WorkloadError:  # waiting for an event, say: what it scheduled so far is the order
         unfinished = f" (it had not finished after {PROBE_S:.0f}s)"
-    reader = InstanceReader(stack.ports["daprd_grpc"], stack.api_token)
-    try:
-        events = reader.events(probe)
-    finally:
-        reader.close()
     ran: list[str] = []
-    for event in events:
+    for event in _histories(stack, [probe])[0].events:
         if event.WhichOneof("eventType") == "taskScheduled":
             name = str(event.taskScheduled.name)
             if name not in ran:
