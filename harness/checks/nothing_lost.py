@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from harness.checks.result import CheckResult, Verdict
 from harness.record.history import History
+from harness.record.unloadable import UNLOADABLE_STATE, unloadable
 
 
 def _metadata_line(history: History) -> str:
@@ -35,9 +36,12 @@ def nothing_lost(history: History) -> CheckResult:
     accepted_how = "accepted (202)" if history.kind == "orders" else "accepted"
     problems: list[str] = []
     unknown: list[str] = []
+    known: list[str] = []
     for order_id in sorted(history.accepted):
         status = history.statuses.get(order_id)
-        if status is None and order_id in history.unreadable:
+        if status is None and unloadable(history.unreadable.get(order_id)):
+            known.append(f"{noun} {order_id}: {history.unreadable[order_id]}")
+        elif status is None and order_id in history.unreadable:
             unknown.append(
                 f"{noun} {order_id}: its state could not be read ({history.unreadable[order_id]})"
             )
@@ -57,19 +61,29 @@ def nothing_lost(history: History) -> CheckResult:
                 f"{status.runtime_status}; {_metadata_line(history)}"
             )
     n = len(history.accepted)
+    # The known defect is listed apart: it is daprd's, whatever else the run found.
+    apart = [f"known upstream, apart: {line}" for line in known]
     if problems:
         return CheckResult(
             "nothing-lost",
             Verdict.FAIL,
             f"{len(problems)} of {n} accepted {noun}(s) lost or stuck",
-            problems + unknown,
+            problems + unknown + apart,
         )
     if unknown:
         return CheckResult(
             "nothing-lost",
             Verdict.UNKNOWN,
             f"{len(unknown)} of {n} accepted {noun}(s) could not be read back",
-            unknown,
+            unknown + apart,
+        )
+    if known:
+        return CheckResult(
+            "nothing-lost",
+            Verdict.KNOWN_UPSTREAM,
+            f"{len(known)} of {n} accepted {noun}(s) cannot be loaded by daprd: the known "
+            "upstream unloadable-state defect, not the app; the rest reached a terminal state",
+            [UNLOADABLE_STATE, *known],
         )
     if not n and not _existing_uncertain(history):
         return CheckResult(

@@ -25,8 +25,8 @@ def worker_health(history: History) -> CheckResult:
         return CheckResult(
             "worker-health",
             Verdict.PASS,
-            f"recovered from {len(history.known_findings)} known upstream "
-            "worker-registration race(s) by restarting the app",
+            f"the harness recovered from {len(history.known_findings)} known upstream "
+            "defect(s) (each listed: how it was recognised and recovered from)",
             list(history.known_findings),
         )
     if not history.worker_probed:

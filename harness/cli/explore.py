@@ -9,6 +9,7 @@ starts.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -46,6 +47,7 @@ def explore_command(args: argparse.Namespace, settings: Settings, say: Say = _sa
         KNOWN_PREFIX,
         StackRunner,
         base_scenario,
+        deploy_versions,
         restriction,
     )
     from harness.explore.search import explore, verdict_label
@@ -57,10 +59,16 @@ def explore_command(args: argparse.Namespace, settings: Settings, say: Say = _sa
         logging.getLogger("harness").setLevel(logging.WARNING)
     if base.faults or base.failpoints:
         say(f"note: {args.scenario} has faults of its own; explore replaces them")
-    narrow = restriction(args.kinds, args.failpoints)
+    versions = deploy_versions(base, args.deploy or ())
+    if versions and "stalled" not in base.checks:
+        # A deploy's typical failure is a stall: judged by name, with its reason.
+        base = dataclasses.replace(base, checks=(*base.checks, "stalled"))
+    narrow = restriction(args.kinds, args.failpoints, versions)
     report = new_report_dir(Path(args.report), f"explore-{base.name}")
     started = time.time()
     say(f"explore {base.name} ({base.app.describe()}), profile {profile.name}; report: {report}")
+    if versions:
+        say(f"deploys back and forth between: {', '.join(versions)}")
 
     def campaign_line(line: str) -> None:
         if line.strip() not in ("chaos ...", "heal ...", "verify ..."):
@@ -208,6 +216,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="append",
         metavar="PATTERN",
         help="only failpoints matching this shell pattern (repeatable), e.g. 'charge_*'",
+    )
+    p.add_argument(
+        "--deploy",
+        action="append",
+        metavar="MODULE:ATTR",
+        help="another version of the hosted app's workflows (repeatable): generated "
+        "schedules deploy it and the app's own back, with a gap or an overlap",
     )
     p.add_argument(
         "--no-sweep", action="store_true", help="skip the single-crash sweep of every failpoint"

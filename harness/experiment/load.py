@@ -151,6 +151,12 @@ def run_load(
         master_port=stack.ports["locust_master"],
     )
     follower = _Follower(config.ops_path)
+    # A workflow load's client in this process: it sends the schedule's raise-events
+    # while Locust runs, and judges the load's starts afterwards.
+    workflows = None
+    if workflow is not None:
+        api = WorkflowAPI(stack.ports["daprd_grpc"], stack.api_token)
+        workflows = Workflows(api, prefix, workflow=workflow)
     pending: PendingEvents | None = None
     if chaos is not None:
         # ``At`` counts from the load's start (the first Locust user), which the
@@ -162,7 +168,13 @@ def run_load(
         triggers = Triggers(
             chaos, prefix=prefix, elapsed=since_start, completed=lambda: follower.completed
         )
-        pending = PendingEvents(chaos, schedule.events if schedule else (), triggers)
+        pending = PendingEvents(
+            chaos,
+            schedule.events if schedule else (),
+            triggers,
+            sender=workflows,
+            accepted=lambda: list(follower.ops.accepted),
+        )
         chaos.timeline.mark("phase", "load")
     launched = time.time()
     # Locust gets the workload's settings, not the app's (no daprd token, no ledger path).
@@ -175,36 +187,42 @@ def run_load(
         f", {profile.workers} workers" if profile.workers else "",
         stack.app_url,
     )
-    locust = LocustRun.start(stack, command, env)
-    try:
-        _drive(locust, follower, profile, pending)
-        locust.wait(STARTUP_GRACE)
-        stats = locust.stats()
-    except KeyboardInterrupt:
-        # Ctrl-C: stop at once; healing (waiting for workers) would keep the user waiting.
-        locust.stop()
-        raise
-    except BaseException:
+    with contextlib.ExitStack() as closing:
+        if workflows is not None:
+            closing.callback(workflows.close)
+        locust = LocustRun.start(stack, command, env)
+        try:
+            _drive(locust, follower, profile, pending)
+            locust.wait(STARTUP_GRACE)
+            stats = locust.stats()
+        except KeyboardInterrupt:
+            # Ctrl-C: stop at once; healing (waiting for workers) would keep the user waiting.
+            locust.stop()
+            raise
+        except BaseException:
+            locust.stop()
+            if chaos is not None:
+                with contextlib.suppress(HarnessError):  # the first error is the one to see
+                    chaos.heal()
+            raise
         locust.stop()
         if chaos is not None:
-            with contextlib.suppress(HarnessError):  # the first error is the one to see
-                chaos.heal()
-        raise
-    locust.stop()
-    if chaos is not None:
-        chaos.heal()
-    never = pending.never_fired(f"during the {command.run_time_s}s load") if pending else None
-    if never is not None:
-        raise never
-    follower.poll()
-    ops = follower.ops
-    if ops.start is None:
-        raise WorkloadError(f"Locust ran but recorded no load start:\n{locust.master.log_tail()}")
-    workload = _workload_of(stack, prefix, ops, workflow)
-    try:
+            chaos.heal()
+        if pending is not None:
+            never = pending.never_fired(f"during the {command.run_time_s}s load")
+            if never is not None:
+                raise never
+            pending.finish(timeout=DRAIN_DEADLINE_S)
+        follower.poll()
+        ops = follower.ops
+        if ops.start is None:
+            raise WorkloadError(
+                f"Locust ran but recorded no load start:\n{locust.master.log_tail()}"
+            )
+        workload = _workload_of(stack, prefix, ops, workflows)
+        if workload is not workflows:
+            closing.callback(workload.close)
         return _result(workload, profile, ops, stats, chaos, schedule, checks, launched)
-    finally:
-        workload.close()
 
 
 def _drive(
@@ -244,19 +262,19 @@ def _drive(
         time.sleep(0.05)
 
 
-def _workload_of(stack: Stack, prefix: str, ops: Operations, workflow: str | None) -> Workload:
+def _workload_of(
+    stack: Stack, prefix: str, ops: Operations, workflows: Workflows | None
+) -> Workload:
     """The load's starts as the chaos checks expect them (accepted / refused / unknown),
-    read back through the order API or daprd's workflow API."""
-    if workflow is None:
+    read back through the order API, or through daprd's workflow API by ``workflows``
+    (the load's client, with the events it raised)."""
+    if workflows is None:
         orders = Orders(OrderAPIClient.on(stack), prefix=prefix)
         orders.accepted = {oid: ops.orders[oid] for oid in ops.accepted}
         orders.submitted = list(ops.accepted)
         orders.refused = dict(ops.refused)
         orders.uncertain = {oid: ops.orders[oid] for oid in ops.uncertain}
         return orders
-    workflows = Workflows(
-        WorkflowAPI(stack.ports["daprd_grpc"], stack.api_token), prefix, workflow=workflow
-    )
     workflows.adopt(ops.attempts())
     return workflows
 

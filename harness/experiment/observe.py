@@ -13,18 +13,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import AnswerMismatch, WorkloadError
+from harness.experiment.strands import note_released, release, stranded
 from harness.record.history import History, InstanceStatus, Outcome, attempts_by_id
 from harness.record.instances import InstanceReader
 from harness.record.ledger import Ledger
 from harness.record.order_shape import REFERENCE
 from harness.record.recorder import record_histories
 from harness.record.timeline import Timeline
+from harness.record.unloadable import unloadable
 from harness.stack.stack import Stack
 from harness.stack.supervisor import Supervisor
 from harness.workload.protocol import NO_EXPECTATION, Workload, input_key
 
 LOST_AFTER_S = 15.0  # how long only unknown instances may stay pending, nothing changing
 STALLED_FOR_S = 5.0  # how long "no worker" must hold before the waiting stops
+RELEASED_WAIT_S = 30.0  # the least time released strands get to finish
 
 
 def _wait_terminal(
@@ -80,8 +83,9 @@ def _wait_terminal(
         if only_unknown and now - changed_at >= lost_after:
             break
         # A stalled instance waits for other code: nothing the run still does deploys it.
-        only_stalled = all(_stalled(statuses[i]) for i in pending)
-        if only_stalled and now - changed_at >= stalled_for:
+        # One daprd cannot load (the known defect) waits for nothing at all.
+        settled = all(_stalled(statuses[i]) or unloadable(unreadable.get(i)) for i in pending)
+        if settled and now - changed_at >= stalled_for:
             break
         if worker_lost is not None and worker_lost():
             stalled_since = now if stalled_since is None else stalled_since
@@ -126,15 +130,27 @@ def observe(
     deadline: float = 60.0,
 ) -> History:
     """Wait (up to ``deadline`` seconds) until every accepted or unanswered instance of
-    ``workload`` is terminal, then build the run's history. ``workflows`` ("MODULE[:ATTR]")
-    is the code the replay check replays the recorded histories against."""
+    ``workload`` is terminal, then build the run's history. When only instances stranded
+    by the known overlap defect are left, the worker is cycled once to release them
+    (:mod:`harness.experiment.strands`); they get at least ``RELEASED_WAIT_S`` more.
+    ``workflows`` ("MODULE[:ATTR]") is the code the replay check replays the recorded
+    histories against."""
     timeline.mark("phase", "verify")
     attempts = attempts_by_id(workload.attempts())
     ids = [i for i, a in attempts.items() if a.outcome is not Outcome.FAIL]
     uncertain = {i for i, a in attempts.items() if a.outcome is Outcome.INFO}
+    began = time.monotonic()
     statuses, pending, unreadable = _wait_terminal(
         workload, ids, uncertain, deadline, worker_lost=supervisor.worker_lost
     )
+    waiting = [i for i in pending if not unloadable(unreadable.get(i))]
+    strands = stranded(stack, timeline, waiting, statuses)
+    if strands and release(stack, timeline, strands, supervisor):
+        left = max(RELEASED_WAIT_S, deadline - (time.monotonic() - began))
+        statuses, pending, unreadable = _wait_terminal(
+            workload, ids, uncertain, left, worker_lost=supervisor.worker_lost
+        )
+        note_released(supervisor, strands, statuses)
     ledger = Ledger.read(stack.ledger_path, prefix=workload.prefix)
     # Child workflows run as instances of their own, known from the activities they ran.
     children = sorted({i.workflow_id for i in ledger.invocations} - set(attempts))

@@ -245,9 +245,11 @@ def _execution_order(
             if name not in ran:
                 ran.append(name)
     ordered, never = order_boundaries(plan.failpoints, ran)
-    line = f"boundaries in the order instance {probe} ran its activities: " + (
-        ", ".join(ran) if ran else "it scheduled none"
-    ) + unfinished
+    line = (
+        f"boundaries in the order instance {probe} ran its activities: "
+        + (", ".join(ran) if ran else "it scheduled none")
+        + unfinished
+    )
     if never:
         line += f"; never scheduled with this input: {', '.join(never)}"
     return ordered, line

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from harness.checks.verification import Verification
 from harness.errors import ConfigError, HarnessError, WorkloadError
 from harness.experiment.chaos import Chaos
-from harness.experiment.triggers import PendingEvents, Triggers
+from harness.experiment.triggers import EventSender, PendingEvents, Triggers
 from harness.faults.schedule import Schedule
 from harness.record.history import Outcome
 from harness.workload.protocol import Workload
@@ -101,7 +101,13 @@ def run_schedule(
         elapsed=lambda: time.monotonic() - started,
         completed=completions.count,
     )
-    pending = PendingEvents(chaos, schedule.events, triggers)
+    pending = PendingEvents(
+        chaos,
+        schedule.events,
+        triggers,
+        sender=workload if isinstance(workload, EventSender) else None,
+        accepted=lambda: [a.instance_id for a in workload.attempts() if a.outcome is Outcome.OK],
+    )
     submitted = threading.Event()
     # What stopped the submitting threads (an answer the workload cannot read): raised
     # after the heal, instead of waiting out the chaos phase for starts that never come.
@@ -156,6 +162,7 @@ def run_schedule(
     never = pending.never_fired(f"within the {schedule.chaos_timeout:g}s chaos phase")
     if never is not None:
         raise never
+    pending.finish(timeout=schedule.verify_deadline)
     phase("verify")
     history = chaos.observe(workload, deadline=schedule.verify_deadline)
     return chaos.judge(history, checks, prefix=workload.prefix)

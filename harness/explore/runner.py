@@ -14,13 +14,16 @@ from harness.checks.result import CheckResult, Verdict
 from harness.errors import ConfigError
 from harness.explore.search import ERROR, PASS, UNKNOWN, VIOLATION, Exploration, Observation
 from harness.explore.strategies import FaultSpace
+from harness.faults.deploy import Deploy
 from harness.faults.failpoints import Failpoint
 from harness.faults.fault import MEMBERS
 from harness.faults.schedule import Schedule
-from harness.scenario.campaign import Campaign
+from harness.scenario.campaign import Campaign, app_spec
 from harness.scenario.model import Scenario
 from harness.scenario.outcome import ScenarioOutcome
 from harness.scenario.parse import load_scenario, parse_scenario
+from harness.stack.app_check import check_hosted_code
+from harness.stack.config import StackConfig
 
 EVERY_FAILPOINT = "*"
 KNOWN_PREFIX = "known upstream finding: "
@@ -100,10 +103,13 @@ class StackRunner:
 
 
 def restriction(
-    kinds: Sequence[str] | None, patterns: Sequence[str] | None
+    kinds: Sequence[str] | None,
+    patterns: Sequence[str] | None,
+    versions: Sequence[str] = (),
 ) -> Callable[[FaultSpace], FaultSpace]:
     """Narrow a discovered space to ``kinds`` and to failpoints matching ``patterns``
-    (shell-style). A pattern that matches no discovered failpoint is bad input."""
+    (shell-style), and give it the code ``versions`` to deploy (the app's own first).
+    A pattern that matches no discovered failpoint is bad input."""
 
     def narrow(space: FaultSpace) -> FaultSpace:
         points = dict(space.failpoints)
@@ -117,9 +123,33 @@ def restriction(
             points = {
                 n: c for n, c in points.items() if any(fnmatch.fnmatchcase(n, p) for p in patterns)
             }
-        return space.restricted(failpoints=points, kinds=tuple(kinds or space.kinds))
+        return space.restricted(
+            failpoints=points, kinds=tuple(kinds or space.kinds), versions=tuple(versions)
+        )
 
     return narrow
+
+
+def deploy_versions(base: Scenario, given: Sequence[str]) -> tuple[str, ...]:
+    """The versions deploy faults switch between: the base app's own, then ``given``
+    (``--deploy``), each once; () without any. ConfigError when the base app does not
+    host its workflows (a deploy swaps hosted code) or a version does not import or
+    registers no workflow, before any stack starts."""
+    if not given:
+        return ()
+    app = base.app
+    if not app.hosted or app.workflows is None:
+        raise ConfigError(
+            f"--deploy swaps the workflows the harness hosts; the base scenario runs "
+            f"{app.describe()}: give a --scenario whose app is workflows: MODULE:ATTR"
+        )
+    versions = tuple(dict.fromkeys((app.workflows, *given)))
+    if len(versions) < 2:
+        raise ConfigError(f"--deploy {given[0]} is the app's own version: name another one")
+    spec = app_spec(base)
+    for version in versions[1:]:
+        check_hosted_code(Deploy(workflows=version).spec_for(spec), StackConfig().app_id)
+    return versions
 
 
 def base_scenario(path: Path | None, variant: str | None, orders: int | None) -> Scenario:

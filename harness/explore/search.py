@@ -168,6 +168,7 @@ def _space_dict(space: FaultSpace) -> dict[str, Any]:
         "orders": space.orders,
         "kinds": list(space.kinds),
         "times": space.times,
+        "versions": list(space.versions),
     }
 
 

@@ -25,6 +25,8 @@ register_hypothesis_profiles()
 FAILPOINT_ACTIONS = ("crash", "raise", "delay", "pause")
 MEMBER_ACTIONS = ("kill", "restart", "pause", "soft-restart")
 LINK_ACTIONS = ("down", "latency", "reset-peer")
+DEPLOY_MODES = ("gap", "overlap")
+DEPLOY_SECONDS = (0.0, 0.5, 1.0, 2.0)  # a gap's or an overlap's length
 TRIGGERS = ("failpoint", "completed", "at")
 # Simplest first: shrinking moves towards the front of each tuple.
 DURATIONS = (0.5, 1.0, 2.0, 3.0)
@@ -52,7 +54,9 @@ class FaultSpace:
     member (process) faults and link (network) faults; the ``*_actions`` pick actions.
     ``times`` also allows wall-clock triggers (at 0..``horizon`` seconds), which make a run
     depend on the machine's speed. ``max_seconds`` caps pauses, delays and fault
-    durations (seconds).
+    durations (seconds). ``versions``: the hosted app's code versions (``MODULE:ATTR``,
+    the app's own first) that deploy faults switch between, back and forth, with a gap
+    or an overlap; none, no deploy faults.
     """
 
     failpoints: Mapping[str, int] = field(default_factory=dict)
@@ -66,6 +70,7 @@ class FaultSpace:
     times: bool = False
     horizon: float = 5.0
     max_seconds: float = 3.0
+    versions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _subset("fault kind(s)", self.kinds, FAULT_KINDS)
@@ -89,10 +94,13 @@ class FaultSpace:
                 f"max_seconds must be >= {DURATIONS[0]} and horizon > 0 seconds, got "
                 f"{self.max_seconds} and {self.horizon}"
             )
+        bad_versions = [v for v in self.versions if ":" not in v or v.startswith(":")]
+        if bad_versions:
+            raise ConfigError(f"deploy versions must be MODULE:ATTR, got {bad_versions}")
         if not self.generators():
             raise ConfigError(
-                "the fault space is empty: no failpoints, members or links left for the "
-                f"kinds {', '.join(self.kinds)}"
+                "the fault space is empty: no failpoints, members, links or versions to "
+                f"deploy left for the kinds {', '.join(self.kinds)}"
             )
 
     @classmethod
@@ -139,6 +147,8 @@ class FaultSpace:
                 out.append(member_faults(self))
             elif kind == "link" and self.links and self.link_actions:
                 out.append(link_faults(self))
+            elif kind == "deploy" and len(self.versions) >= 2:
+                out.append(deploy_faults(self))
         return out
 
     def _member_choices(self) -> list[tuple[str, str]]:
@@ -301,6 +311,27 @@ def link_faults(space: FaultSpace) -> st.SearchStrategy[FaultSpec]:
         if action == "latency":
             params = {"ms": draw(st.sampled_from(LATENCIES_MS))}
         return FaultSpec(action, target, trigger, duration, params)
+
+    return build()
+
+
+def deploy_faults(space: FaultSpace) -> st.SearchStrategy[FaultSpec]:
+    """Deploy one of ``space.versions`` over the running app, with a gap (no worker) or
+    an overlap (both workers) of up to ``max_seconds``, on an event trigger. Plans of
+    several deploy back and forth; shrinking moves towards the first version other than
+    the app's own, gaps and shorter spans."""
+    seconds = tuple(s for s in DEPLOY_SECONDS if s <= space.max_seconds)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> FaultSpec:
+        # Another version first: a minimal plan deploys new code, not the running code.
+        version = draw(st.sampled_from(space.versions[1:] + space.versions[:1]))
+        params = {
+            "workflows": version,
+            "mode": draw(st.sampled_from(DEPLOY_MODES)),
+            "seconds": draw(st.sampled_from(seconds)),
+        }
+        return FaultSpec("deploy", "app", draw(_trigger(space)), None, params)
 
     return build()
 

@@ -27,8 +27,9 @@ def is_link(name: str) -> bool:
     return bool(_DEPENDENCY_LINK.match(name)) and name.removeprefix("app->") not in MEMBERS
 
 
-# What a generated fault acts through: an app failpoint, a member process, a proxied link.
-FAULT_KINDS = ("failpoint", "member", "link")
+# What a generated fault acts through: an app failpoint, a member process, a proxied link,
+# or the app's code (a deploy of another version).
+FAULT_KINDS = ("failpoint", "member", "link", "deploy")
 
 
 class Fault(Protocol):

@@ -159,32 +159,60 @@ def _served(
 OLD_WORKER_SLACK_S = 0.5  # the old worker may answer a turn this long after its overlap closed
 
 
+def _overlap_spans(windows: Sequence[FaultWindow]) -> list[tuple[float, float, float]]:
+    """Each closed overlap of ``windows``: (its deploy's start, the overlap's end, the
+    next deploy's start or infinity), epoch seconds, oldest first."""
+    overlaps = sorted(
+        (w for w in windows if w.kind == "overlap" and w.end is not None), key=lambda w: w.start
+    )
+    deploys = sorted((w for w in windows if w.kind == "deploy"), key=lambda w: w.start)
+    spans = []
+    for overlap in overlaps:
+        assert overlap.end is not None
+        containing = [d for d in deploys if d.start <= overlap.start]
+        begin = containing[-1].start if containing else overlap.start
+        later = [d.start for d in deploys if d.start > overlap.end]
+        spans.append((begin, overlap.end, min(later) if later else float("inf")))
+    return spans
+
+
+def overlap_stalls(
+    histories: Mapping[str, Sequence[Any]], windows: Sequence[FaultWindow]
+) -> dict[str, Stall]:
+    """The first stall of each instance that came inside an overlap deploy (from the
+    deploy's start to the end of its ``overlap`` window, plus :data:`OLD_WORKER_SLACK_S`)
+    and needs a version or patches: the candidates for :data:`OVERLAP_STRAND`, before any
+    witness that the new code serves what they need."""
+    spans = _overlap_spans(windows)
+    found: dict[str, Stall] = {}
+    for instance_id, events in histories.items():
+        for stall in stalls(events):
+            inside = any(b <= stall.at <= e + OLD_WORKER_SLACK_S for b, e, _ in spans)
+            if inside and needed_code(stall) is not None:
+                found[instance_id] = stall
+                break
+    return found
+
+
 def overlap_strands(
     histories: Mapping[str, Sequence[Any]], windows: Sequence[FaultWindow]
 ) -> dict[str, Strand]:
     """The stalls of ``histories`` (instance id → events) that match
     :data:`OVERLAP_STRAND`, by instance (its first such stall), given the run's timeline
-    ``windows``: a stall inside an overlap deploy (from the deploy's start to the end of
-    its ``overlap`` window), needing a version or patches that a turn between the end of
-    that overlap and the next deploy reported. A stall for code nothing ran afterwards is
-    the deploy's own fault and is not returned."""
-    overlaps = sorted(
-        (w for w in windows if w.kind == "overlap" and w.end is not None), key=lambda w: w.start
-    )
-    deploys = sorted((w for w in windows if w.kind == "deploy"), key=lambda w: w.start)
+    ``windows``: a stall inside an overlap deploy (:func:`overlap_stalls`), needing a
+    version or patches that a turn between the end of that overlap and the next deploy
+    reported. A stall for code nothing ran afterwards is the deploy's own fault and is
+    not returned."""
     found: dict[str, Strand] = {}
-    for overlap in overlaps:
-        assert overlap.end is not None
-        containing = [d for d in deploys if d.start <= overlap.start]
-        begin = containing[-1].start if containing else overlap.start
-        end = overlap.end + OLD_WORKER_SLACK_S
-        later = [d.start for d in deploys if d.start > overlap.end]
-        served = _served(histories, overlap.end, min(later) if later else float("inf"))
+    for begin, end, next_deploy in _overlap_spans(windows):
+        served = _served(histories, end, next_deploy)
         for instance_id, events in histories.items():
             if instance_id in found:
                 continue
             for stall in stalls(events):
-                needed = needed_code(stall) if begin <= stall.at <= end else None
+                needed = (
+                    needed_code(stall) if begin <= stall.at <= end + OLD_WORKER_SLACK_S else None
+                )
                 if needed is None:
                     continue
                 kind, names = needed
@@ -194,7 +222,7 @@ def overlap_strands(
                     continue
                 needs = f"{'version' if kind == 'version' else 'patches'} {', '.join(names)}"
                 found[instance_id] = Strand(
-                    instance_id, stall, (begin, overlap.end), needs, str(witnesses[0])
+                    instance_id, stall, (begin, end), needs, str(witnesses[0])
                 )
                 break
     return found

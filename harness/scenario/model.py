@@ -25,6 +25,7 @@ from harness.faults.failpoints import Failpoint
 from harness.faults.fault import Fault
 from harness.faults.network import LinkDown, LinkToxic
 from harness.faults.process import Kill, Pause, Restart, SoftRestart
+from harness.faults.raise_event import RESEND_S, RaiseEvent
 from harness.faults.schedule import At, FaultEvent, OnCompleted, OnFailpoint, Schedule, Trigger
 from harness.record.order_shape import ORDER_SHAPES, ORIGINAL, REFERENCE, OrderShape
 from harness.stack.builtin_apps import BUILTIN_APPS, SEED_GO, check_seed_go_variant
@@ -373,6 +374,13 @@ def build_fault(action: str, target: str, params: dict[str, Any]) -> Fault:
             env=dict(params.get("env") or {}),
             mode=params.get("mode", "gap"),
             seconds=float(params.get("seconds", 1.0)),
+        )
+    if action == "raise-event":
+        return RaiseEvent(
+            params["event"],
+            params.get("data"),
+            instances=params.get("instances", "running"),
+            resend_for=float(params.get("resend_for", RESEND_S)),
         )
     if action == "kill":
         return Kill(target, getattr(signal, f"SIG{params.get('signal', 'KILL')}"))

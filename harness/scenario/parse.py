@@ -30,6 +30,7 @@ from harness.checks.verification import CHECKS, default_checks
 from harness.errors import ConfigError
 from harness.faults.failpoints import Failpoint
 from harness.faults.fault import LINK_NAMES, MEMBERS
+from harness.faults.raise_event import RECIPIENTS
 from harness.faults.schedule import FaultEvent, Schedule
 from harness.record.order_shape import ORDER_SHAPES, SHAPE_KEYS, OrderShape, order_shape
 from harness.scenario.model import (
@@ -63,7 +64,7 @@ _LINK_COMMON: dict[str, tuple[type, Any]] = {
     "stream": (str, "downstream"),
     "toxicity": (float, 1.0),
 }
-ACTIONS = (*_MEMBER_ACTIONS, *_TOXIC_PARAMS, "down", "deploy")
+ACTIONS = (*_MEMBER_ACTIONS, *_TOXIC_PARAMS, "down", "deploy", "raise-event")
 _SIGNALS = ("KILL", "TERM", "INT", "QUIT", "ABRT")
 
 
@@ -387,7 +388,7 @@ def _fault_trigger(node: Node, m: StrictMapping) -> dict[str, Any]:
 
 
 def _fault(
-    node: Node, seed: int, index: int, links: tuple[str, ...]
+    node: Node, seed: int, index: int, links: tuple[str, ...], workload: WorkloadSection
 ) -> tuple[FaultSpec, FaultEvent]:
     m = node.mapping("a fault", ("action", "target", "trigger", "duration", "params"))
     action = choice(
@@ -396,6 +397,8 @@ def _fault(
     target_node = m.child("target")
     if action == "deploy":
         return _deploy(node, m, seed, index)
+    if action == "raise-event":
+        return _raise_event(node, m, seed, index, workload)
     if action in _MEMBER_ACTIONS:
         targets: tuple[str, ...] = ("daprd",) if action == "soft-restart" else MEMBERS
     else:
@@ -483,6 +486,55 @@ def _deploy(node: Node, m: StrictMapping, seed: int, index: int) -> tuple[FaultS
     return spec, event
 
 
+def _raise_event(
+    node: Node, m: StrictMapping, seed: int, index: int, workload: WorkloadSection
+) -> tuple[FaultSpec, FaultEvent]:
+    """``action: raise-event``: target workload (the default), params ``event`` (the
+    name, required), ``data`` (JSON), ``instances`` running (default) or all,
+    ``resend_for`` (seconds a raise daprd does not take is sent again)."""
+    if workload.workflow is None:
+        raise node.error(
+            "raise-event sends an external event to workflow instances: it needs "
+            "workload.workflow (the order API has no events)"
+        )
+    if m.get("target", str, "workload") != "workload":
+        raise (m.child("target") or node).error(
+            "raise-event is sent by the workload to its instances: target workload"
+        )
+    if m.get("duration", float) is not None:
+        raise (m.child("duration") or node).error(
+            "raise-event has no duration: an event, once raised, is not taken back"
+        )
+    trigger_spec = _fault_trigger(node, m)
+    params_node = m.child("params")
+    if params_node is None:
+        raise node.error("raise-event needs params: event (the event's name)")
+    pm = params_node.mapping("raise-event params", ("event", "data", "instances", "resend_for"))
+    params: dict[str, Any] = {"event": pm.get("event", str, required=True)}
+    data_node = pm.child("data")
+    if data_node is not None:
+        params["data"] = SafeConstructor().construct_object(data_node.node, deep=True)
+        try:
+            json.dumps(params["data"])
+        except (TypeError, ValueError) as exc:
+            raise data_node.error(f"raise-event data is not JSON data: {exc}") from None
+    params["instances"] = choice(
+        pm.child("instances") or params_node,
+        "raise-event instances",
+        pm.get("instances", str, "running"),
+        RECIPIENTS,
+    )
+    if "resend_for" in pm:
+        params["resend_for"] = pm.get("resend_for", float)
+        positive(pm, "resend_for", params["resend_for"], zero_ok=True)
+    spec = FaultSpec("raise-event", "workload", trigger_spec, None, params)
+    try:
+        event = spec_event(spec, seed, index)
+    except ConfigError as exc:
+        raise node.error(str(exc)) from None
+    return spec, event
+
+
 def _checks(node: Node | None, kind: str, app: AppSection) -> tuple[str, ...]:
     if node is None:
         return default_checks(kind)
@@ -546,7 +598,7 @@ def parse_scenario(text: str, source: str = "<scenario>", path: Path | None = No
     faults_node = top.child("faults")
     if faults_node is not None:
         for index, item in enumerate(faults_node.items("faults")):
-            spec, event = _fault(item, seed, index, (*LINK_NAMES, *app.links))
+            spec, event = _fault(item, seed, index, (*LINK_NAMES, *app.links), workload)
             specs.append(spec)
             events.append(event)
     timeouts = top.child("timeouts")

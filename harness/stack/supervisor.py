@@ -98,6 +98,11 @@ class Supervisor:
         self.findings = Findings()
         self.worker_probed = False  # a heal waited for the app's workflow worker
 
+    def note_known(self, text: str) -> None:
+        """Keep a known upstream defect recognised (and recovered from) outside the
+        supervisor, e.g. the overlap strand released after a deploy."""
+        self._finding(self.findings.known, text)
+
     def _finding(self, findings: list[str], text: str) -> None:
         """Keep a finding for the checks and put it on the timeline."""
         findings.append(text)

@@ -6,9 +6,11 @@ tests/unit/test_durable_checks.py)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,7 @@ from harness.record.instances import InstanceReader, event_kind
 from harness.stack.config import hosted_app
 from harness.workload.workflow_api import WorkflowAPI
 from harness.workload.workflows import Workflows
+from tests.commands import ROOT, run_cli
 
 APP = "tests.apps.python.signals:wfr"
 
@@ -103,3 +106,26 @@ def test_a_durable_timer_fires_once_across_a_daprd_restart_and_an_app_kill(
     assert verification.passed, verification.report()
     assert verification.result("timers-fired").verdict is Verdict.PASS
     assert all(events_of(signals_stack, i, "timerFired") == 1 for i in ids)
+
+
+def test_a_scenario_raises_an_event_while_the_app_is_down_and_it_arrives_once(
+    tmp_path: Path,
+) -> None:
+    """``action: raise-event`` in a scenario file (tests/apps/python/event-while-down):
+    the raise goes out while the app is killed, is sent again until daprd takes it, and
+    each instance gets the event once (events-delivered), with its data (output)."""
+    scenario = ROOT / "tests" / "apps" / "python" / "event-while-down.scenario.yaml"
+    report = tmp_path / "report"
+    proc = run_cli("run", str(scenario), "--report", str(report), timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    (entry,) = json.loads((report / "latest" / "journal.json").read_text())["scenarios"]
+    verdicts = {c["name"]: c["verdict"] for c in entry["checks"]}
+    assert verdicts["events-delivered"] == verdicts["output"] == "pass", verdicts
+    assert verdicts["nothing-lost"] == verdicts["activities"] == "pass", verdicts
+    marks = [m for m in entry["timeline"]["marks"] if m["kind"] == "raise-event"]
+    assert marks[0]["text"].startswith("'go' sent to 3 instance(s)"), marks
+    assert marks[-1]["text"] == "'go': daprd took 3 of 3 raise(s)", marks
+    (kill,) = [w for w in entry["timeline"]["windows"] if w["kind"] == "kill"]
+    # The raise went out while the app was down: daprd took it only once it was back.
+    assert kill["start_s"] <= marks[0]["t_s"] <= kill["end_s"], (kill, marks)

@@ -137,3 +137,60 @@ def test_bad_explore_input_is_exit_2_before_anything_starts(
     assert message in proc.stderr, proc.stderr
     assert "stack ready" not in proc.stdout + proc.stderr
     assert not any(tmp_path.iterdir())
+
+
+DEPLOY_BASE = """\
+name: explore-deploys
+description: Orders on the named version v1; explore deploys other versions over them.
+seed: 5
+app: {workflows: "harness.reference_apps.orders.versions:v1_named"}
+workload:
+  workflow: order_processing
+  instances: 4
+  concurrency: 2
+  inputs: [{customerId: c-1, productId: p-001, quantity: 1, totalAmount: 9.99}]
+timeouts: {chaos: 30, verify: 30}
+"""
+
+
+def test_explore_deploys_a_version_that_drops_v1_and_finds_the_stall(tmp_path: Path) -> None:
+    base = tmp_path / "base.scenario.yaml"
+    base.write_text(DEPLOY_BASE)
+    out = tmp_path / "found.scenario.yaml"
+    proc = cli(
+        "explore",
+        "--scenario",
+        str(base),
+        "--deploy",
+        "harness.reference_apps.orders.versions:v2_dropped",
+        "--kinds",
+        "deploy",
+        "--no-sweep",
+        "--examples",
+        "3",
+        "--shrink-runs",
+        "2",
+        "--report",
+        str(tmp_path / "reports"),
+        "--out",
+        str(out),
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "deploys back and forth between: harness.reference_apps.orders.versions:v1_named, " in (
+        proc.stdout
+    )
+    minimal = search_log(tmp_path / "reports")["minimal"]
+    assert minimal["faults"] == 1, minimal
+    assert any("stalled FAIL" in line for line in minimal["findings"]), minimal
+    (fault,) = yaml.safe_load(out.read_text())["faults"]
+    assert fault["action"] == "deploy"
+    assert fault["params"]["workflows"].endswith(":v2_dropped")
+
+
+def test_explore_refuses_a_deploy_of_code_that_does_not_import(tmp_path: Path) -> None:
+    base = tmp_path / "base.scenario.yaml"
+    base.write_text(DEPLOY_BASE)
+    proc = cli("explore", "--scenario", str(base), "--deploy", "no_such_module:v2", timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "No module named 'no_such_module'" in proc.stderr
+    assert "stack ready" not in proc.stdout + proc.stderr

@@ -180,3 +180,23 @@ def test_only_pass_and_known_upstream_pass() -> None:
     assert CheckResult("x", Verdict.KNOWN_UPSTREAM, "").passed
     for verdict in (Verdict.FAIL, Verdict.UNKNOWN, Verdict.VACUOUS, Verdict.ERROR):
         assert not CheckResult("x", verdict, "").passed
+
+
+UNLOADABLE = (
+    "reading w-1 on daprd 127.0.0.1:1 failed: UNKNOWN: workflow 'w-1': inbox key "
+    "'inbox-000000' declared in metadata (inboxLength=1) but missing from state store "
+    "(transient store read failure or partial save?)"
+)
+
+
+def test_an_instance_daprd_cannot_load_is_the_known_upstream_defect_not_lost() -> None:
+    result = nothing_lost(one(None, unreadable={"w-1": UNLOADABLE}))
+    assert result.verdict is Verdict.KNOWN_UPSTREAM, result
+    assert "dapr/dapr#10242" in result.evidence[0] and "w-1" in result.evidence[1]
+    # Beside a real loss it stays apart and the loss fails.
+    both = one(None, unreadable={"w-1": UNLOADABLE})
+    both.attempts["w-2"] = Attempt("w-2", Outcome.OK, None)
+    both.statuses["w-2"] = InstanceStatus("w-2", "RUNNING")
+    failed = nothing_lost(both)
+    assert failed.verdict is Verdict.FAIL
+    assert any(line.startswith("known upstream, apart: ") for line in failed.evidence)

@@ -329,3 +329,63 @@ def test_every_failpoint_can_only_be_traced() -> None:
 def test_bad_strategy_bounds_are_refused() -> None:
     with pytest.raises(ConfigError, match="max_faults"):
         fault_schedules(SPACE, min_faults=3, max_faults=2)
+
+
+# -- deploys ---------------------------------------------------------------------------
+
+V = "harness.reference_apps.orders.versions:"
+HOSTED = f"""
+name: explore-deploys
+app: {{workflows: "{V}v1_named"}}
+workload:
+  workflow: order_processing
+  instances: 4
+  inputs: [{{customerId: c, productId: p-001, quantity: 1, totalAmount: 1.0}}]
+"""
+
+
+def test_deploys_switch_between_the_versions_back_and_forth() -> None:
+    versions = (V + "v1_named", V + "v2_named", V + "v2_dropped")
+    space = FaultSpace(
+        failpoints={"charge_payment.before": 4}, kinds=("deploy",), versions=versions
+    )
+    hosted = parse_scenario(HOSTED, "h.yaml")
+    seen: set[tuple[str, str]] = set()
+
+    @settings(max_examples=150, deadline=None)
+    @given(plan=fault_schedules(space, max_faults=3))
+    def check(plan: FaultPlan) -> None:
+        assert not plan.failpoints
+        for spec in plan.faults:
+            assert (spec.action, spec.target, spec.duration) == ("deploy", "app", None)
+            assert spec.params["workflows"] in versions
+            assert 0 <= spec.params["seconds"] <= space.max_seconds
+            seen.add((spec.params["workflows"], spec.params["mode"]))
+        again = plan.apply(hosted, "gen")  # a valid scenario, deploys and all
+        assert FaultPlan.from_scenario(again) == plan
+
+    check()
+    # Every version, the app's own included (the way back), with a gap and an overlap.
+    assert {v for v, _ in seen} == set(versions) and {m for _, m in seen} == {"gap", "overlap"}
+    # Without a second version there is nothing to deploy.
+    with pytest.raises(ConfigError, match="the fault space is empty"):
+        space.restricted(versions=versions[:1])
+    with pytest.raises(ConfigError, match="MODULE:ATTR"):
+        space.restricted(versions=(versions[0], "nomodule"))
+
+
+def test_deploy_versions_start_with_the_apps_own_and_are_checked_before_any_run() -> None:
+    from harness.explore.runner import deploy_versions
+
+    hosted = parse_scenario(HOSTED, "h.yaml")
+    assert deploy_versions(hosted, []) == ()
+    assert deploy_versions(hosted, [V + "v2_named", V + "v2_named"]) == (
+        V + "v1_named",
+        V + "v2_named",
+    )
+    with pytest.raises(ConfigError, match="No module named 'no_such_module'"):
+        deploy_versions(hosted, ["no_such_module:v2"])
+    with pytest.raises(ConfigError, match="is the app's own version"):
+        deploy_versions(hosted, [V + "v1_named"])
+    with pytest.raises(ConfigError, match="swaps the workflows the harness hosts"):
+        deploy_versions(base(), [V + "v2_named"])  # the built-in order app

@@ -195,3 +195,44 @@ def test_rollout_boundaries_follow_the_order_the_activities_ran_in() -> None:
     ordered, never = order_boundaries(names, ["check", "charge"])
     assert ordered == ("check.before", "check.after", "charge.before", "charge.after", "zz.before")
     assert never == ["zz"]
+
+
+def test_the_release_candidates_are_the_stalls_inside_an_overlap_for_named_code() -> None:
+    from harness.record.versions import overlap_stalls
+
+    windows = [
+        FaultWindow("deploy", "app", 100, 104, "overlap 2s to v2_named"),
+        FaultWindow("overlap", "app", 101, 103, "old and new"),
+    ]
+    histories = {
+        # No witness yet (nothing ran v2 after the overlap): still a candidate to release.
+        "mid": [turn(101, "v2"), stall(102, "Version not available: v2")],
+        "late": [turn(101, "v2"), stall(108, "Version not available: v2")],  # after it
+        "big": [turn(101, "v2"), stall(102, "payload too large")],  # needs no code
+        "fine": [turn(101, "v1")],
+    }
+    found = overlap_stalls(histories, windows)
+    assert list(found) == ["mid"] and found["mid"].description == "Version not available: v2"
+    assert overlap_stalls(histories, windows[:1]) == {}  # a gap deploy has no overlap
+
+
+def test_released_instances_are_a_known_finding_only_when_they_finish() -> None:
+    from harness.experiment.strands import note_released
+    from harness.record.versions import Stall
+
+    class Noted:
+        def __init__(self) -> None:
+            self.known: list[str] = []
+            self.timeline = Timeline()
+
+        def note_known(self, text: str) -> None:
+            self.known.append(text)
+
+    supervisor = Noted()
+    stalls = {i: Stall("version not available", "Version not available: v2", 1.0) for i in "ab"}
+    statuses = {"a": InstanceStatus("a", "COMPLETED"), "b": InstanceStatus("b", "STALLED")}
+    note_released(supervisor, stalls, statuses)  # type: ignore[arg-type]
+    (known,) = supervisor.known
+    assert "1 instance(s) STALLED during the overlap (a) finished" in known
+    (again,) = [m.text for m in supervisor.timeline.marks if m.kind == "finding"]
+    assert again.startswith("1 instance(s) stalled again after the worker was cycled (b)")

@@ -130,3 +130,25 @@ def test_a_worker_that_comes_back_restarts_the_stall_clock() -> None:
     )
     assert pending == ["r"]
     assert took >= 1.0
+
+
+UNLOADABLE = (
+    "reading u on daprd 127.0.0.1:1 failed: UNKNOWN: workflow 'u': inbox key 'inbox-000000' "
+    "declared in metadata (inboxLength=1) but missing from state store (transient store read "
+    "failure or partial save?)"
+)
+
+
+def unloadable_state(_t: float) -> Any:
+    raise WorkloadError(UNLOADABLE)
+
+
+def test_an_instance_daprd_cannot_load_ends_the_wait_like_a_stalled_one() -> None:
+    scripts = {
+        "u": unloadable_state,
+        "s": lambda _t: InstanceStatus("s", "STALLED"),
+        "a": done("a"),
+    }
+    pending, why, took = wait(scripts, deadline=10.0, stalled_for=0.3)
+    assert sorted(pending) == ["s", "u"] and "declared in metadata" in why["u"]
+    assert took < 5.0  # the known defect waits for nothing: no need to wait out the deadline

@@ -1,0 +1,31 @@
+"""A known upstream defect read from daprd's own words: a workflow instance whose state
+daprd can no longer load.
+
+dapr 1.18.3 counts a fired timer in a workflow's inbox in the metadata it saves
+(``inboxLength``) but never writes a timer as an ``inbox-NNNNNN`` row, and since 1.18 a
+metadata row that names a missing key is a hard load error. Any save taken while a timer
+event sat in the inbox (a stall on a timer wake, e.g. an activity retry's backoff timer
+replayed on a worker without the instance's version) leaves the instance unloadable for
+good: status reads, purges and its own reminders fail on every try. Upstream:
+dapr/dapr#10242, fixed by dapr/dapr#10155 (after 1.18.3). In this project it is seen
+during overlap deploys (``GetSaveRequest`` in ``pkg/runtime/wfengine/state/state.go``
+of the pinned daprd counts ``len(s.Inbox)``).
+"""
+
+from __future__ import annotations
+
+import re
+
+UNLOADABLE_STATE = (
+    "known upstream (dapr 1.18.3, dapr/dapr#10242): daprd saved workflow metadata that "
+    "counts an inbox row it never wrote (a timer event), and cannot load the instance again"
+)
+_SIGNATURE = re.compile(
+    r"inbox key 'inbox-\d+' declared in metadata \(inboxLength=\d+\) but missing from "
+    r"state store"
+)
+
+
+def unloadable(reason: str | None) -> bool:
+    """Whether a failed read of an instance (daprd's error text) is this defect."""
+    return bool(reason) and _SIGNATURE.search(reason or "") is not None
