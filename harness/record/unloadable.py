@@ -2,14 +2,14 @@
 daprd can no longer load.
 
 dapr 1.18.3 counts a fired timer in a workflow's inbox in the metadata it saves
-(``inboxLength``) but never writes a timer as an ``inbox-NNNNNN`` row, and since 1.18 a
-metadata row that names a missing key is a hard load error. Any save taken while a timer
-event sat in the inbox (a stall on a timer wake, e.g. an activity retry's backoff timer
-replayed on a worker without the instance's version) leaves the instance unloadable for
-good: status reads, purges and its own reminders fail on every try. Upstream:
-dapr/dapr#10242, fixed by dapr/dapr#10155 (after 1.18.3). In this project it is seen
-during overlap deploys (``GetSaveRequest`` in ``pkg/runtime/wfengine/state/state.go``
-of the pinned daprd counts ``len(s.Inbox)``).
+(``inboxLength``) but never writes a timer as an ``inbox-NNNNNN`` row, and in 1.18.3 a
+metadata entry that names a missing key is a hard load error (``GetSaveRequest`` and the
+loader in the pinned ``pkg/runtime/wfengine/state/state.go``). Any save taken while a
+timer event sat in the inbox (the upstream fix names a stall on a timer wake) leaves the
+instance unloadable for good: status reads fail on every try (seen here, also after the
+worker was cycled), and per the upstream fix so do purges and its own reminders.
+Upstream: dapr/dapr#10242, fixed by dapr/dapr#10155 (after 1.18.3). In this project it is
+seen during overlap deploys; which timer it was is inferred, not seen.
 """
 
 from __future__ import annotations
