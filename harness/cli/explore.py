@@ -51,14 +51,21 @@ def explore_command(args: argparse.Namespace, settings: Settings, say: Say = _sa
         restriction,
     )
     from harness.explore.search import explore, verdict_label
+    from harness.explore.strategies import workload_steps
 
     profile = EXPLORE_PROFILES[args.profile]
     base = base_scenario(args.scenario, args.variant, args.orders)
     if not getattr(args, "verbose", False):
         # One line per run is the progress here; the per-fault log lines need -v.
         logging.getLogger("harness").setLevel(logging.WARNING)
-    if base.faults or base.failpoints:
+    steps = workload_steps(base)
+    if len(base.faults) > len(steps) or base.failpoints:
         say(f"note: {args.scenario} has faults of its own; explore replaces them")
+    if steps:
+        say(
+            f"note: {args.scenario} keeps its {len(steps)} raise-event step(s) in every run "
+            "(the workload's, not faults)"
+        )
     versions = deploy_versions(base, args.deploy or ())
     if versions and "stalled" not in base.checks:
         # A deploy's typical failure is a stall: judged by name, with its reason.

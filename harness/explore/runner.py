@@ -13,10 +13,11 @@ from pathlib import Path
 from harness.checks.result import CheckResult, Verdict
 from harness.errors import ConfigError
 from harness.explore.search import ERROR, PASS, UNKNOWN, VIOLATION, Exploration, Observation
-from harness.explore.strategies import FaultSpace
+from harness.explore.strategies import FaultSpace, workload_steps
 from harness.faults.deploy import Deploy
 from harness.faults.failpoints import Failpoint
 from harness.faults.fault import MEMBERS
+from harness.faults.raise_event import RaiseEvent
 from harness.faults.schedule import Schedule
 from harness.scenario.campaign import Campaign, app_spec
 from harness.scenario.model import Scenario
@@ -81,9 +82,9 @@ class StackRunner:
             base,
             name=f"{base.name[:39]}-baseline",
             failpoints=(Failpoint(EVERY_FAILPOINT, "trace", count=None),),
-            faults=(),
+            faults=workload_steps(base),
             schedule=Schedule(
-                (),
+                tuple(e for e in base.schedule.events if isinstance(e.fault, RaiseEvent)),
                 chaos_timeout=base.schedule.chaos_timeout,
                 verify_deadline=base.schedule.verify_deadline,
             ),

@@ -239,6 +239,7 @@ def explore(
     progress(f"fault space ({', '.join(space.kinds)}): failpoints (hits per run) {hits}")
     progress(
         f"  members {', '.join(space.members) or 'none'}; links {', '.join(space.links) or 'none'}"
+        + (f"; versions {', '.join(space.versions)}" if space.versions else "")
     )
 
     _Search(result, runner, space, max_faults, progress).run()

@@ -28,6 +28,9 @@ LINK_ACTIONS = ("down", "latency", "reset-peer")
 DEPLOY_MODES = ("gap", "overlap")
 DEPLOY_SECONDS = (0.0, 0.5, 1.0, 2.0)  # a gap's or an overlap's length
 TRIGGERS = ("failpoint", "completed", "at")
+# Scheduled steps that belong to the workload, not to the faults: a search keeps the base
+# scenario's (its instances may wait for them) and never generates or shrinks them.
+WORKLOAD_STEPS = ("raise-event",)
 # Simplest first: shrinking moves towards the front of each tuple.
 DURATIONS = (0.5, 1.0, 2.0, 3.0)
 LATENCIES_MS = (100, 500, 2000)
@@ -189,7 +192,10 @@ class FaultPlan:
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> FaultPlan:
-        return cls(scenario.failpoints, scenario.faults)
+        """The plan a scenario's failpoints and faults make (its workload steps are not
+        faults: :func:`workload_steps`)."""
+        faults = tuple(f for f in scenario.faults if f.action not in WORKLOAD_STEPS)
+        return cls(scenario.failpoints, faults)
 
     def describe(self) -> list[str]:
         """One readable line per fault."""
@@ -206,16 +212,22 @@ class FaultPlan:
         return json.dumps([armed, [s.as_yaml() for s in self.faults]], sort_keys=True)
 
     def apply(self, base: Scenario, name: str | None = None, description: str = "") -> Scenario:
-        """``base`` with its failpoints and faults replaced by this plan's, validated the
-        way a scenario file is (the result is exactly what its YAML loads back to)."""
+        """``base`` with its failpoints and faults replaced by this plan's (its workload
+        steps kept, first), validated the way a scenario file is (the result is exactly
+        what its YAML loads back to)."""
         scenario = dataclasses.replace(
             base,
             name=name or base.name,
             description=description or base.description,
             failpoints=self.failpoints,
-            faults=self.faults,
+            faults=(*workload_steps(base), *self.faults),
         )
         return parse_scenario(scenario.as_yaml(), f"<plan for {scenario.name}>")
+
+
+def workload_steps(scenario: Scenario) -> tuple[FaultSpec, ...]:
+    """The scenario's scheduled workload steps (raise-event): kept in every run."""
+    return tuple(f for f in scenario.faults if f.action in WORKLOAD_STEPS)
 
 
 def describe_failpoint(fp: Failpoint) -> str:

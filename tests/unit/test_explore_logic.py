@@ -389,3 +389,26 @@ def test_deploy_versions_start_with_the_apps_own_and_are_checked_before_any_run(
         deploy_versions(hosted, [V + "v1_named"])
     with pytest.raises(ConfigError, match="swaps the workflows the harness hosts"):
         deploy_versions(base(), [V + "v2_named"])  # the built-in order app
+
+
+def test_a_base_scenarios_raise_events_stay_in_every_plan_and_are_never_faults() -> None:
+    from harness.faults.raise_event import RaiseEvent
+
+    signals = parse_scenario(
+        """
+name: waits
+app: {workflows: "tests.apps.python.signals:wfr"}
+workload: {workflow: await_signal, instances: 2}
+faults:
+  - {action: kill, target: app, trigger: {completed: 1}, duration: 1}
+  - {action: raise-event, trigger: {failpoint: prepare.after, nth: 2}, params: {event: go}}
+""",
+        "w.yaml",
+    )
+    plan = FaultPlan.from_scenario(signals)
+    assert [f.action for f in plan.faults] == ["kill"]  # the step is the workload's
+    crash = FaultPlan((Failpoint("prepare.after", "crash"),))
+    run = crash.apply(signals, "gen")
+    assert [f.action for f in run.faults] == ["raise-event"]
+    assert isinstance(run.schedule.events[0].fault, RaiseEvent)
+    assert [fp.name for fp in FaultPlan.from_scenario(run).failpoints] == ["prepare.after"]
