@@ -256,3 +256,25 @@ def test_a_gap_deploy_of_a_kept_version_under_load_loses_and_duplicates_nothing(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "paths=pass" in result.stdout and "stalled=pass" in result.stdout
     assert "exactly-once=pass" in result.stdout
+
+
+def test_an_unsafe_deploy_under_load_lists_its_stalls_and_the_fix_resumes_them(
+    tmp_path: Path,
+) -> None:
+    """v2_dropped over orders in flight on v1 under Locust load, then the fix (v2_named,
+    v1 kept): stalled FAILs listing each stall with daprd's reason, and every stalled
+    order resumes and finishes, with nothing lost or done twice."""
+    scenario = "tests/apps/python/unsafe-deploy-under-load.scenario.yaml"
+    report = tmp_path / "report"
+    result = run_cli("run", scenario, "--report", str(report), timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    (entry,) = json.loads((report / "latest" / "journal.json").read_text())["scenarios"]
+    checks = {c["name"]: c for c in entry["checks"]}
+    verdicts = {name: c["verdict"] for name, c in checks.items()}
+    assert verdicts["stalled"] == "fail", verdicts
+    assert "version not available: Version not available: v1" in checks["stalled"]["evidence"][0]
+    assert "(0 still STALLED)" in checks["stalled"]["summary"]
+    for name in ("stalls-resumed", "nothing-lost", "completed", "exactly-once"):
+        assert verdicts[name] == "pass", (name, checks[name])
+    kinds = [w["kind"] for w in entry["timeline"]["windows"]]
+    assert kinds.count("deploy") == 2 and kinds.count("gap") == 2, kinds

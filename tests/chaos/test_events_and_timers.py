@@ -129,3 +129,19 @@ def test_a_scenario_raises_an_event_while_the_app_is_down_and_it_arrives_once(
     (kill,) = [w for w in entry["timeline"]["windows"] if w["kind"] == "kill"]
     # The raise went out while the app was down: daprd took it only once it was back.
     assert kill["start_s"] <= marks[0]["t_s"] <= kill["end_s"], (kill, marks)
+
+
+def test_a_scenario_restarts_daprd_and_kills_the_app_and_each_timer_fires_once(
+    tmp_path: Path,
+) -> None:
+    """tests/apps/python/timer-across-restarts: 4 s timers pending across a daprd restart
+    and a 1.5 s app kill, written as a scenario: timers-fired PASS, every instance done."""
+    scenario = ROOT / "tests" / "apps" / "python" / "timer-across-restarts.scenario.yaml"
+    report = tmp_path / "report"
+    proc = run_cli("run", str(scenario), "--report", str(report), timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    (entry,) = json.loads((report / "latest" / "journal.json").read_text())["scenarios"]
+    verdicts = {c["name"]: c["verdict"] for c in entry["checks"]}
+    assert verdicts["timers-fired"] == verdicts["output"] == verdicts["nothing-lost"] == "pass"
+    kinds = {w["kind"] for w in entry["timeline"]["windows"]}
+    assert {"restart", "kill"} <= kinds, kinds
