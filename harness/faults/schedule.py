@@ -62,6 +62,8 @@ class OnCompleted:
 
 
 Trigger = At | OnFailpoint | OnCompleted
+# Faults that act once and are over (nothing is healed afterwards).
+INSTANT_KINDS = ("restart", "soft-restart", "deploy", "raise-event")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class FaultEvent:
 
     def describe(self) -> str:
         span = f" for {self.duration:g}s" if self.duration else " until heal"
+        if self.fault.kind in INSTANT_KINDS:
+            span = ""
         return f"{self.fault.kind} {self.fault.target} {self.trigger.describe()}{span}"
 
 
