@@ -56,6 +56,7 @@ class _Armed:
 
 
 _cache_lock = threading.Lock()
+_section = threading.Lock()  # one failpoint's count, record and crash at a time
 _cache_key: tuple[int, int] | None = None
 _cache: dict[str, _Armed] = {}
 
@@ -109,29 +110,34 @@ def failpoint(name: str) -> None:
     if spec.instances and (scope is None or not scope.workflow_id.startswith(spec.instances)):
         return  # another test's (or run's) instance: not this arming's, not counted
     base = Path(directory) / name
-    hit = _bump(base.with_name(name + ".hits"))
-    fire = hit >= spec.nth and _chance(spec.seed, name, hit) < spec.probability
-    if fire and spec.count is not None:
-        fire = _bump(base.with_name(name + ".fired")) <= spec.count
-    append_record(
-        FailpointHit(
-            name,
-            hit,
-            fire,
-            spec.action if fire else None,
-            time.time(),
-            os.getpid(),
-            scope.workflow_id if scope else None,
-            scope.activity if scope else None,
-            scope.task_execution_id if scope else None,
+    # Counting, recording and a crash happen under one lock: a crash that another
+    # thread's failpoint sends would otherwise land between this thread's count and its
+    # record, using up a ``count`` with no record of it (the harness then sees an armed
+    # failpoint that never fired). The crash kills the process with the lock held.
+    with _section:
+        hit = _bump(base.with_name(name + ".hits"))
+        fire = hit >= spec.nth and _chance(spec.seed, name, hit) < spec.probability
+        if fire and spec.count is not None:
+            fire = _bump(base.with_name(name + ".fired")) <= spec.count
+        append_record(
+            FailpointHit(
+                name,
+                hit,
+                fire,
+                spec.action if fire else None,
+                time.time(),
+                os.getpid(),
+                scope.workflow_id if scope else None,
+                scope.activity if scope else None,
+                scope.task_execution_id if scope else None,
+            )
         )
-    )
+        if fire and spec.action == "crash":
+            os.kill(os.getpid(), signal.SIGKILL)
+            time.sleep(10)  # SIGKILL is asynchronous; never run past the failpoint
     if not fire:
         return
-    if spec.action == "crash":
-        os.kill(os.getpid(), signal.SIGKILL)
-        time.sleep(10)  # SIGKILL is asynchronous; never run past the failpoint
-    elif spec.action == "pause":
+    if spec.action == "pause":
         # The resumer stays in our process group, so a stack teardown kills it too.
         subprocess.Popen(["sh", "-c", f"sleep {spec.seconds}; kill -CONT {os.getpid()}"])
         os.kill(os.getpid(), signal.SIGSTOP)

@@ -422,6 +422,16 @@ func Failpoint(name string, scope *Scope) error {
 	if spec.Instances != "" && (scope == nil || !strings.HasPrefix(scope.WorkflowID, spec.Instances)) {
 		return nil // another test's (or run's) instance: not this arming's, not counted
 	}
+	// Counting, recording and a crash happen under one lock: a crash that another
+	// goroutine's failpoint sends would otherwise land between this one's count and its
+	// record, using up a Count with no record of it. A crash kills the process holding it.
+	section.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			section.Unlock()
+		}
+	}()
 	hit, err := bump(filepath.Join(dir, name+".hits"))
 	if err != nil {
 		return err
@@ -448,8 +458,17 @@ func Failpoint(name string, scope *Scope) error {
 	if !fire {
 		return nil
 	}
+	if spec.Action != "crash" {
+		section.Unlock() // a pause, delay or raise must not hold up other failpoints
+		locked = false
+	}
+	// A crash keeps the lock: the process dies inside act (if the kill fails, the
+	// deferred unlock releases it).
 	return act(spec, name, hit)
 }
+
+// section serialises failpoints' counting, recording and crashing within the process.
+var section sync.Mutex
 
 // Failpoint is Failpoint(name, s).
 func (s *Scope) Failpoint(name string) error { return Failpoint(name, s) }
