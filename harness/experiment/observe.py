@@ -98,7 +98,7 @@ def _wait_terminal(
 
 
 def _stalled(status: InstanceStatus | None) -> bool:
-    return status is not None and status.runtime_status == "STALLED"
+    return status is not None and status.stalled
 
 
 def _state(status: InstanceStatus | None) -> tuple[str, ...] | None:

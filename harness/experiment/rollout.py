@@ -337,7 +337,7 @@ def _settle(stack: Stack, work: Workflows, ids: Sequence[str]) -> list[Outcome]:
         open_ = [s for s in last.values() if s is None or not s.terminal]
         if not open_:
             break
-        if all(s is not None and s.runtime_status == "STALLED" for s in open_):
+        if all(s is not None and s.stalled for s in open_):
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since >= STALL_QUIET_S:
                 break
@@ -358,7 +358,7 @@ def _outcome(instance_id: str, status: Any, reader: InstanceReader) -> Outcome:
         return Outcome(instance_id, "stuck", "Dapr does not know it")
     if status.runtime_status == "COMPLETED":
         return Outcome(instance_id, "finished")
-    if status.runtime_status == "STALLED":
+    if status.stalled:
         found = stalls(reader.events(instance_id))
         return Outcome(instance_id, "stalled", found[-1].describe() if found else "no reason")
     if status.terminal:

@@ -110,7 +110,7 @@ def _ids(ids: Mapping[str, object] | Sequence[str]) -> str:
 
 
 def _stalled(status: InstanceStatus | None) -> bool:
-    return status is not None and status.runtime_status == "STALLED"
+    return status is not None and status.stalled
 
 
 def _terminal(status: InstanceStatus | None) -> bool:

@@ -133,6 +133,11 @@ class InstanceStatus:
     def terminal(self) -> bool:
         return self.runtime_status in TERMINAL
 
+    @property
+    def stalled(self) -> bool:
+        """STALLED: its history no longer matches the deployed code (it waits for code)."""
+        return self.runtime_status == "STALLED"
+
 
 def attempts_by_id(attempts: Iterable[Attempt]) -> dict[str, Attempt]:
     """Attempts keyed by instance id (a later attempt for the same id wins)."""

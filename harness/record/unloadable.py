@@ -28,4 +28,4 @@ _SIGNATURE = re.compile(
 
 def unloadable(reason: str | None) -> bool:
     """Whether a failed read of an instance (daprd's error text) is this defect."""
-    return bool(reason) and _SIGNATURE.search(reason or "") is not None
+    return reason is not None and _SIGNATURE.search(reason) is not None
