@@ -7,9 +7,14 @@ until the right code comes back. Each one is listed with daprd's reason, its las
 events and the deploy before it. A stall that matches the known upstream overlap strand
 (:data:`~harness.record.versions.OVERLAP_STRAND`: it came during an overlap deploy, for a
 version or patches the new worker ran afterwards) is reported apart, KNOWN_UPSTREAM, with
-that evidence; any other stall still fails. ``stalls-resumed``: for a scenario that deploys an
-unsafe version on purpose and then the right one again: stalls are expected, but every
-stalled instance must have resumed and finished.
+that evidence; any other stall still fails. No stall proves something only about a deploy
+that instances were in flight across (:func:`~harness.record.versions.crossings`): a run
+without a deploy, or with one that took over no work the old code had begun (an upstream
+recovery can eat its time), is VACUOUS, each deploy listed with its crossings.
+
+``stalls-resumed``: for a scenario that deploys an unsafe version on purpose and then the
+right one again: stalls are expected, but every stalled instance must have resumed and
+finished.
 
 ``paths``: instances started before the first deploy kept the path their first turn took
 (their version name never changes; a patch recorded after the deploy is the patch doing
@@ -34,9 +39,11 @@ from harness.record.timeline import FaultWindow
 from harness.record.versions import (
     OVERLAP_STRAND,
     CodePath,
+    Crossing,
     Stall,
     Strand,
     code_path,
+    crossings,
     overlap_strands,
     stalls,
 )
@@ -87,13 +94,16 @@ def _deploys(history: History) -> list[FaultWindow]:
     )
 
 
+def _describe_deploy(deploy: FaultWindow) -> str:
+    when = time.strftime("%H:%M:%S", time.localtime(deploy.start))
+    return f"the deploy at {when} ({deploy.detail})"
+
+
 def _deploy_before(deploys: Sequence[FaultWindow], at: float) -> str:
     before = [w for w in deploys if w.start <= at]
     if not before:
         return "before any deploy"
-    deploy = before[-1]
-    when = time.strftime("%H:%M:%S", time.localtime(deploy.start))
-    return f"after the deploy at {when} ({deploy.detail})"
+    return f"after {_describe_deploy(before[-1])}"
 
 
 def _stall_lines(instance: _Instance, deploys: Sequence[FaultWindow]) -> list[str]:
@@ -122,6 +132,37 @@ def _known(name: str, strands: Sequence[Strand], instances: Sequence[_Instance])
     )
 
 
+def _none_stalled(name: str, found: int, crossed: Sequence[Crossing]) -> CheckResult:
+    """No instance stalled: PASS only if every deploy had instances in flight across it
+    (work the old code began and the new code took over); a deploy nothing crossed proved
+    nothing, and neither does a run without a deploy."""
+    if not crossed:
+        return CheckResult(
+            name,
+            Verdict.VACUOUS,
+            f"no instance of {found} stalled, but this run deployed no new code: nothing "
+            "could stall",
+        )
+    lines = [f"{_describe_deploy(c.deploy)}: {c.instances} instance(s) crossed it" for c in crossed]
+    idle = [c for c in crossed if not c.instances]
+    if idle:
+        return CheckResult(
+            name,
+            Verdict.VACUOUS,
+            f"no instance of {found} stalled, but {len(idle)} of {len(crossed)} deploy(s) had "
+            f"no instance in flight across it, first {_describe_deploy(idle[0].deploy)}: the "
+            "new code took over no work the old code had begun, so nothing could stall on it",
+            lines,
+        )
+    return CheckResult(
+        name,
+        Verdict.PASS,
+        f"no instance of {found} stalled; instances in flight crossed each of "
+        f"{len(crossed)} deploy(s) ({', '.join(str(c.instances) for c in crossed)})",
+        lines,
+    )
+
+
 def _stall_check(history: History, *, allowed: bool) -> CheckResult:
     name = "stalls-resumed" if allowed else "stalled"
     loaded = _loaded(history)
@@ -146,7 +187,7 @@ def _stall_check(history: History, *, allowed: bool) -> CheckResult:
                 Verdict.VACUOUS,
                 f"no instance of {len(found)} stalled: nothing resumed, so nothing to judge",
             )
-        return CheckResult(name, Verdict.PASS, f"no instance of {len(found)} stalled")
+        return _none_stalled(name, len(found), crossings(loaded, history.timeline.windows))
     if not allowed:
         known = [strands[i.instance_id].describe() for i in stalled if i.instance_id in strands]
         return CheckResult(

@@ -226,3 +226,48 @@ def overlap_strands(
                 )
                 break
     return found
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """One deploy (``deploy``: its window) and the instances that were in flight across it
+    (``instances``: a turn of theirs started before the deploy did, and a turn or a stall
+    came once the new code was up and before the next deploy started). The new code is up
+    from the end of a gap deploy, and from the start of an overlap deploy's ``overlap``
+    window (daprd then hands a turn to either worker: a turn in it is exposure to the new
+    code, not proof that the new code ran it). None crossing it: the new code never took
+    work the old code had begun, so nothing could stall on it."""
+
+    deploy: FaultWindow
+    instances: int
+
+
+def crossings(
+    histories: Mapping[str, Sequence[Any]], windows: Sequence[FaultWindow]
+) -> list[Crossing]:
+    """Each deploy of ``windows``, oldest first, with the instances of ``histories``
+    (instance id → events) that crossed it. A gap deploy still open when the run ended was
+    crossed by none: its new code never came up."""
+    deploys = sorted((w for w in windows if w.kind == "deploy"), key=lambda w: w.start)
+    overlaps = [w.start for w in windows if w.kind == "overlap"]
+    turns: dict[str, list[float]] = {}
+    for instance_id, events in histories.items():
+        turns[instance_id] = sorted(
+            _seconds(e)
+            for e in events
+            if e.WhichOneof("eventType") in ("workflowStarted", "executionStalled")
+        )
+    found = []
+    for n, deploy in enumerate(deploys):
+        finished = deploy.end if deploy.end is not None else float("inf")
+        served_from = min([t for t in overlaps if deploy.start <= t <= finished] + [finished])
+        until = deploys[n + 1].start if n + 1 < len(deploys) else float("inf")
+        crossed = sum(
+            1
+            for times in turns.values()
+            if times
+            and times[0] < deploy.start
+            and any(served_from <= t < until for t in times)
+        )
+        found.append(Crossing(deploy, crossed))
+    return found

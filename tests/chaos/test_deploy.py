@@ -125,6 +125,7 @@ def starts_across(work: Workflows, seconds: float, count: int, tag: str) -> thre
     return thread
 
 
+UNSAFE_ROUNDS = 3  # runs tried until no upstream recovery ate the unsafe version's time
 STRAND_ROUNDS = 3  # overlaps tried until one strands an instance (each did so far: 1-4 of 30)
 
 
@@ -265,12 +266,19 @@ def test_an_unsafe_deploy_under_load_lists_its_stalls_and_the_fix_resumes_them(
     v1 kept): stalled FAILs listing each stall with daprd's reason, and every stalled
     order resumes and finishes, with nothing lost or done twice."""
     scenario = "tests/apps/python/unsafe-deploy-under-load.scenario.yaml"
-    report = tmp_path / "report"
-    result = run_cli("run", scenario, "--report", str(report), timeout=300)
+    for round_ in range(UNSAFE_ROUNDS):
+        report = tmp_path / f"report-{round_}"
+        result = run_cli("run", scenario, "--report", str(report), timeout=300)
+        (entry,) = json.loads((report / "latest" / "journal.json").read_text())["scenarios"]
+        checks = {c["name"]: c for c in entry["checks"]}
+        verdicts = {name: c["verdict"] for name, c in checks.items()}
+        recovered = any(w["kind"] == "upstream" for w in entry["timeline"]["windows"])
+        if verdicts["stalled"] != "vacuous" or not recovered:
+            break
+        # The registration race fired at the first deploy and its recovery (a daprd
+        # restart) used up v2_dropped's time: stalled says no order crossed it.
+        assert "0 instance(s) crossed it" in checks["stalled"]["evidence"][0], checks["stalled"]
     assert result.returncode == 1, result.stdout + result.stderr
-    (entry,) = json.loads((report / "latest" / "journal.json").read_text())["scenarios"]
-    checks = {c["name"]: c for c in entry["checks"]}
-    verdicts = {name: c["verdict"] for name, c in checks.items()}
     assert verdicts["stalled"] == "fail", verdicts
     assert "version not available: Version not available: v1" in checks["stalled"]["evidence"][0]
     assert "(0 still STALLED)" in checks["stalled"]["summary"]

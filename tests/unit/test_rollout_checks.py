@@ -121,9 +121,41 @@ def test_stalled_fails_with_the_reason_and_stalls_resumed_judges_the_resumption(
     assert stalls_resumed(resumed).verdict is Verdict.PASS
     still = history(tmp_path / "s", {"a": ("STALLED", [turn(90, "v1"), stall(101, gone)])})
     assert stalls_resumed(still).verdict is Verdict.FAIL
-    clean = history(tmp_path / "c", {"a": ("COMPLETED", [turn(90, "v1")])})
-    assert stalled(clean).verdict is Verdict.PASS
+    clean = history(tmp_path / "c", {"a": ("COMPLETED", [turn(90, "v1"), turn(110, "v1")])})
+    result = stalled(clean)
+    assert result.verdict is Verdict.PASS, result
+    assert "crossed each of 1 deploy(s) (1)" in result.summary
     assert stalls_resumed(clean).verdict is Verdict.VACUOUS
+
+
+def test_no_stall_proves_nothing_about_a_deploy_no_instance_was_in_flight_across(
+    tmp_path: Path,
+) -> None:
+    """Finished before the deploy, started after it, or a turn only while the deploy was
+    still going (its new worker not yet alone): none of them crossed it. So did the run
+    the CI saw, where an upstream recovery left the unsafe version 0.3 s to serve."""
+    runs = {
+        "done-before": ("COMPLETED", [turn(90, "v1"), turn(95, "v1")]),
+        "started-after": ("COMPLETED", [turn(103, "v2"), turn(110, "v2")]),
+        "during": ("COMPLETED", [turn(90, "v1"), turn(101, "v1")]),
+    }
+    result = stalled(history(tmp_path / "n", runs))
+    assert result.verdict is Verdict.VACUOUS, result
+    assert "1 of 1 deploy(s) had no instance in flight across it" in result.summary
+    assert len(result.evidence) == 1 and "0 instance(s) crossed" in result.evidence[0]
+    second = history(tmp_path / "t", {**runs, "across": ("COMPLETED", [turn(90), turn(120)])})
+    second.timeline.windows.append(FaultWindow("deploy", "app", 110, 111, "gap 0s to v1"))
+    result = stalled(second)
+    assert result.verdict is Verdict.VACUOUS, result  # it crossed the second deploy, not the first
+    assert [line.rsplit(":", 1)[1] for line in result.evidence] == [
+        " 0 instance(s) crossed it",
+        " 1 instance(s) crossed it",
+    ]
+    overlap = overlap_history(tmp_path / "o", {"a": ("COMPLETED", [turn(90), turn(102)])})
+    assert stalled(overlap).verdict is Verdict.PASS  # a turn while both workers were up
+    no_deploy = history(tmp_path / "d", {"a": ("COMPLETED", [turn(90), turn(95)])}, deploy=False)
+    result = stalled(no_deploy)
+    assert result.verdict is Verdict.VACUOUS and "deployed no new code" in result.summary
 
 
 def overlap_history(tmp: Path, runs: dict[str, tuple[str, list[ev.HistoryEvent]]]) -> History:
