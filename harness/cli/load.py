@@ -19,6 +19,7 @@ from harness.cli import options
 from harness.errors import ConfigError
 from harness.experiment.chaos import Chaos
 from harness.experiment.load import run_load
+from harness.experiment.machine_share import machine_share
 from harness.settings import Settings
 from harness.stack.stack import Stack
 from harness.workload.load_config import LoadProfile, validate_prefix
@@ -87,7 +88,8 @@ def cmd_load(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(f"--json {args.json}: directory {args.json.parent} does not exist")
     app = options.app_spec(lambda dest: getattr(args, dest))
     config = options.stack_config(lambda dest: getattr(args, dest), app)
-    with Stack(config, settings=settings) as stack:
+    # Its numbers are the point: no other dapr-chaos run beside it (see machine_share).
+    with machine_share(alone=True, progress=print), Stack(config, settings=settings) as stack:
         print(f"stack ready in {stack.timings['total']:.2f}s; order API {stack.app_url}")
         chaos = Chaos(stack)
         result = run_load(

@@ -21,6 +21,7 @@ from harness.checks.slo import SLO, check_slos
 from harness.errors import ConfigError, HarnessError, ProvisionError
 from harness.experiment.chaos import Chaos, ExtraChecks
 from harness.experiment.load import run_load
+from harness.experiment.machine_share import machine_share
 from harness.experiment.schedule_run import run_schedule
 from harness.faults.deploy import Deploy
 from harness.record.timeline import Timeline
@@ -185,18 +186,21 @@ class Campaign:
         suffix = f"-r{repeat}" if numbered else ""
         outcome = ScenarioOutcome(scenario, repeat, f"{scenario.name}-{self.token}{suffix}-")
         outcome.numbered = numbered
-        outcome.started = time.time()
-        try:
-            self._check_deploys(scenario)
-            stack = self._stack_for(scenario)
-        except (ConfigError, ProvisionError):
-            raise
-        except HarnessError as exc:
-            self._healthy = False
-            outcome.error = f"the stack did not start: {exc}"
-            outcome.duration = time.time() - outcome.started
-            return outcome
-        self._execute(stack, scenario, outcome)
+        # A measured scenario runs with no other dapr-chaos run beside it (see machine_share);
+        # its time, and every other's, counts from when it has the machine.
+        with machine_share(alone=scenario.slo is not None, progress=self.progress):
+            outcome.started = time.time()
+            try:
+                self._check_deploys(scenario)
+                stack = self._stack_for(scenario)
+            except (ConfigError, ProvisionError):
+                raise
+            except HarnessError as exc:
+                self._healthy = False
+                outcome.error = f"the stack did not start: {exc}"
+                outcome.duration = time.time() - outcome.started
+                return outcome
+            self._execute(stack, scenario, outcome)
         outcome.duration = time.time() - outcome.started
         return outcome
 
