@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import redis
 
 from harness import Ledger, Orders, Stack, Verdict, conservation
+from harness.reference_apps.orders.store import OrderStore
 from tests.integration.torn_state import torn_snapshots
 
 EFFECTS_OF_APPROVED = {"payment.charged", "stock.reserved", "customer.notified"}
@@ -121,6 +122,27 @@ def test_a_retry_of_an_order_daprd_never_saved_is_scheduled(
     assert resp.status == 202, resp
     status = orders.wait_terminal([order.order_id])[order.order_id]
     assert status.runtime_status == "COMPLETED" and status.result == "Approved"
+    assert orders.api.request("POST", "/orders", order.as_json()).status == 409
+
+
+def test_a_claim_left_before_daprd_had_the_order_is_scheduled_on_retry(
+    orders: Orders, dapr_stack: Stack
+) -> None:
+    """The claim as the app writes it before scheduling: whatever stopped that request
+    (its schedule raised while Valkey was down for the doubt, as in one CI run of
+    valkey-kill, or the app was killed) must not make a retry answer 409 for an order
+    daprd never saved. Once scheduled, the claim is settled."""
+    order = orders.make()
+    store = OrderStore(dapr_stack.valkey_url)
+    assert store.claim_order(order.order_id)  # ... and the request went no further
+    resp = orders.api.request("POST", "/orders", order.as_json())
+    assert resp.status == 202, resp
+    assert orders.wait_terminal([order.order_id])[order.order_id].runtime_status == "COMPLETED"
+    claim = redis.Redis.from_url(dapr_stack.valkey_url, decode_responses=True)
+    try:
+        assert claim.get(f"orderapp:accepted:{order.order_id}") == "1"
+    finally:
+        claim.close()
     assert orders.api.request("POST", "/orders", order.as_json()).status == 409
 
 

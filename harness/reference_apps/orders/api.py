@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -130,22 +131,29 @@ class _Handler(BaseHTTPRequestHandler):
         except BadOrder as exc:
             self._send(400, {"error": str(exc)})
             return
+        store = self.server.store
         try:
-            claimed = self.server.store.claim_order(order["orderId"])
+            claimed = store.claim_order(order["orderId"])
+            if not claimed and not self._retry_in_doubt(order["orderId"]):
+                return
         except redis.RedisError as exc:
             self._send(503, {"error": f"the order store is unavailable: {exc}"})
-            return
-        store = self.server.store
-        if not claimed and not self._retry_in_doubt(order["orderId"]):
             return
         try:
             self.server.schedule(order)
         except grpc.RpcError as exc:
-            store.doubt_order(order["orderId"])  # daprd may have saved it all the same
+            # daprd may have saved it all the same: the claim stays in doubt (a first
+            # attempt's claim is born so; a retry's goes back to it). A store too down to
+            # write that leaves a retry's claim taken: it answers 409 from then on.
+            with contextlib.suppress(redis.RedisError):
+                if not claimed:
+                    store.doubt_order(order["orderId"])
             self._send(503, {"error": f"could not schedule the workflow: {_details(exc)}"})
             return
-        if not claimed:
-            store.settle_order(order["orderId"])  # the retry that scheduled it
+        # daprd has it: accepted, whether or not the store takes the settling now (a claim
+        # left in doubt makes a retry ask daprd, which answers that it exists).
+        with contextlib.suppress(redis.RedisError):
+            store.settle_order(order["orderId"])
         self._send(
             202,
             {"orderId": order["orderId"], "instanceId": order["orderId"]},

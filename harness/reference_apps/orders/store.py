@@ -62,7 +62,7 @@ return tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 """
 )
 
-DOUBTFUL = "?"  # an order id whose scheduling raised: daprd may have the instance or not
+DOUBTFUL = "?"  # an order id not known to be scheduled: daprd may have the instance or not
 
 # KEYS: the order's claim. ARGV: the in-doubt marker. Takes the doubt (the claim becomes
 # taken for this retry) and returns 1, or 0 when the claim is not in doubt.
@@ -151,19 +151,25 @@ class OrderStore:
         self._take_doubt = self._r.register_script(_TAKE_DOUBT)
 
     def claim_order(self, order_id: str) -> bool:
-        """Atomically reserve an order id; False if it was accepted before.
+        """Atomically reserve an order id; False if it was claimed before.
 
         Dapr would re-run a finished instance id scheduled again, charging twice: the API
-        refuses a reused id instead.
+        refuses a reused id instead. The claim is born in doubt and settled
+        (:meth:`settle_order`) once daprd has the instance: whatever stops the request in
+        between (its store gone before the doubt could be written, the app killed) leaves
+        a claim a retry can take (:meth:`retry_doubtful`), never one that says "exists"
+        for an order daprd never saved (a CI run lost an order so: the schedule raised,
+        Valkey was down for the doubt, and the retry was told 409).
         """
-        return bool(self._r.set(f"{PREFIX}accepted:{order_id}", "1", nx=True))
+        return bool(self._r.set(f"{PREFIX}accepted:{order_id}", DOUBTFUL, nx=True))
 
     def doubt_order(self, order_id: str) -> None:
-        """Scheduling raised: daprd may or may not have the instance (an error answer is
-        no proof: a restart can cut the answer to a start it saved). The id stays taken,
-        marked in doubt until a retry asks daprd (:meth:`retry_doubtful`). Deleting the
-        claim instead let a retry start the id again after the first instance finished,
-        and Dapr recreates a completed instance: its effects, twice."""
+        """Scheduling raised in a retry that took the doubt: daprd may or may not have the
+        instance (an error answer is no proof: a restart can cut the answer to a start it
+        saved). The id stays taken, in doubt again until a retry asks daprd
+        (:meth:`retry_doubtful`). Deleting the claim instead let a retry start the id again
+        after the first instance finished, and Dapr recreates a completed instance: its
+        effects, twice."""
         self._r.set(f"{PREFIX}accepted:{order_id}", DOUBTFUL)
 
     def retry_doubtful(self, order_id: str) -> bool:

@@ -210,13 +210,17 @@ func submit(w http.ResponseWriter, r *http.Request, client *workflow.Client, sto
 	defer cancel()
 	id, err := client.ScheduleWorkflow(ctx, WorkflowName, workflow.WithInstanceID(order.OrderID), workflow.WithInput(order))
 	if err != nil {
-		_ = store.DoubtOrder(context.WithoutCancel(r.Context()), order.OrderID)
+		// daprd may have saved it all the same: the claim stays in doubt (a first
+		// attempt's is born so; a retry's goes back to it).
+		if !claimed {
+			_ = store.DoubtOrder(context.WithoutCancel(r.Context()), order.OrderID)
+		}
 		reply(w, http.StatusServiceUnavailable, problem("could not schedule the workflow: %v", err))
 		return
 	}
-	if !claimed {
-		_ = store.SettleOrder(r.Context(), order.OrderID) // the retry that scheduled it
-	}
+	// daprd has it: accepted, settled or not (a claim left in doubt makes a retry ask
+	// daprd, which answers that it exists).
+	_ = store.SettleOrder(context.WithoutCancel(r.Context()), order.OrderID)
 	w.Header().Set("Location", "/orders/"+id)
 	reply(w, http.StatusAccepted, map[string]string{"instanceId": id})
 }

@@ -170,13 +170,17 @@ func (s *Store) Seed(ctx context.Context) error {
 	return nil
 }
 
-// ClaimOrder reserves an order id; false if it was accepted before. Dapr would run a
+// ClaimOrder reserves an order id; false if it was claimed before. Dapr would run a
 // finished instance id scheduled again, charging twice: the API refuses a reused id.
+// The claim is born in doubt and settled (SettleOrder) once daprd has the instance:
+// whatever stops the request in between (the store gone before a doubt could be
+// written, the app killed) leaves a claim a retry can take, never one that answers 409
+// for an order daprd never saved.
 func (s *Store) ClaimOrder(ctx context.Context, orderID string) (bool, error) {
-	return s.rdb.SetNX(ctx, acceptedKeyOf+orderID, "1", 0).Result()
+	return s.rdb.SetNX(ctx, acceptedKeyOf+orderID, doubtful, 0).Result()
 }
 
-// doubtful marks an order id whose scheduling failed: daprd may have the instance or not.
+// doubtful marks an order id not known to be scheduled: daprd may have the instance or not.
 const doubtful = "?"
 
 // takeDoubt turns a claim in doubt into one taken by this retry (KEYS[1] the claim,
@@ -189,7 +193,7 @@ end
 return 0
 `)
 
-// DoubtOrder keeps the id taken after a failed schedule, marked in doubt: an error is no
+// DoubtOrder keeps the id taken after a retry's failed schedule, in doubt again: an error is no
 // proof that daprd did not save the start (a restart can cut the answer). Releasing the
 // id instead let a retry start it again after the first instance had finished, and Dapr
 // recreates a completed instance: its effects, twice.
