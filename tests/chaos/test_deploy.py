@@ -82,6 +82,24 @@ def test_a_dropped_version_stalls_its_instances_and_deploying_it_back_resumes_th
 
 
 @pytest.mark.parametrize("hosted", ["v1_named"], indirect=True)
+def test_an_unsafe_deploy_no_order_was_in_flight_across_is_vacuous_not_safe(
+    hosted: tuple[Stack, Chaos, Workflows],
+) -> None:
+    """v2_dropped would stall every v1 order in flight, but every order finished before it
+    and the one started after runs on v2: no stall, and stalled says it judged nothing."""
+    _stack, chaos, work = hosted
+    before = work.start("order_processing", {**ORDER, "orderId": "b"})
+    chaos.observe(work, deadline=30)
+    chaos.deploy(workflows=V + "v2_dropped", seconds=0.5)
+    after = work.start("order_processing", {**ORDER, "orderId": "a"})
+    history = chaos.observe(work, deadline=30)
+    assert {history.statuses[i].runtime_status for i in (before, after)} == {"COMPLETED"}  # type: ignore[union-attr]
+    result = run_checks(history, ["stalled"]).result("stalled")
+    assert result.verdict.value == "vacuous", result
+    assert "0 instance(s) crossed it" in result.evidence[0], result
+
+
+@pytest.mark.parametrize("hosted", ["v1_named"], indirect=True)
 def test_a_kept_version_finishes_old_instances_on_v1_and_new_ones_on_v2(
     hosted: tuple[Stack, Chaos, Workflows],
 ) -> None:
