@@ -143,8 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.schedule(order)
         except grpc.RpcError as exc:
             # daprd may have saved it all the same: the claim stays in doubt (a first
-            # attempt's claim is born so; a retry's goes back to it). A store too down to
-            # write that leaves a retry's claim taken: it answers 409 from then on.
+            # attempt's claim is born so; a retry's goes back to it). With the store down
+            # as well, a retry's claim stays taken and later resends get 409: two faults
+            # within one request's milliseconds, a gap left open.
             with contextlib.suppress(redis.RedisError):
                 if not claimed:
                     store.doubt_order(order["orderId"])

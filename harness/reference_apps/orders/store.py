@@ -158,8 +158,8 @@ class OrderStore:
         (:meth:`settle_order`) once daprd has the instance: whatever stops the request in
         between (its store gone before the doubt could be written, the app killed) leaves
         a claim a retry can take (:meth:`retry_doubtful`), never one that says "exists"
-        for an order daprd never saved (a CI run lost an order so: the schedule raised,
-        Valkey was down for the doubt, and the retry was told 409).
+        for an order daprd never saved (a run of valkey-kill lost an order so: the schedule
+        raised, Valkey was down for the doubt, and the retry was told 409).
         """
         return bool(self._r.set(f"{PREFIX}accepted:{order_id}", DOUBTFUL, nx=True))
 
