@@ -56,6 +56,15 @@ BINARY_ENV = {
 }
 
 
+def state_dir(*parts: str) -> Path:
+    """The harness's own state for this user on this machine, shared by every run and
+    kept between runs: ``<tmp>/dapr-chaos-<uid>[/<parts>]`` (port locks, the run registry,
+    the measurement lock), created owner-only when missing."""
+    path = Path(tempfile.gettempdir(), f"dapr-chaos-{os.getuid()}", *parts)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw in ("", "0", "false", "no"):

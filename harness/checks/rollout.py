@@ -44,6 +44,7 @@ from harness.record.versions import (
     Strand,
     code_path,
     crossings,
+    deploy_windows,
     overlap_strands,
     stalls,
 )
@@ -89,9 +90,7 @@ def _instances(history: History, loaded: dict[str, list[Any]]) -> list[_Instance
 
 
 def _deploys(history: History) -> list[FaultWindow]:
-    return sorted(
-        (w for w in history.timeline.windows if w.kind == "deploy"), key=lambda w: w.start
-    )
+    return deploy_windows(history.timeline.windows)
 
 
 def _describe_deploy(deploy: FaultWindow) -> str:

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import fcntl
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from harness.settings import state_dir
+
 
 def lock_path() -> Path:
     """The one lock file every dapr-chaos run of this user shares."""
-    return Path(tempfile.gettempdir()) / f"dapr-chaos-{os.getuid()}" / "measure.lock"
+    return state_dir() / "measure.lock"
 
 
 @contextmanager
@@ -34,9 +35,7 @@ def machine_share(*, alone: bool, progress: Callable[[str], None]) -> Iterator[N
     """Hold the machine for one run: shared, or ``alone`` (no other run beside it). Waits
     as long as it takes, saying so once through ``progress`` (a measurement holds the
     machine for its load, tens of seconds; Ctrl-C ends the wait)."""
-    path = lock_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
     mode = fcntl.LOCK_EX if alone else fcntl.LOCK_SH
     try:
         try:

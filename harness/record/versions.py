@@ -159,13 +159,18 @@ def _served(
 OLD_WORKER_SLACK_S = 0.5  # the old worker may answer a turn this long after its overlap closed
 
 
+def deploy_windows(windows: Sequence[FaultWindow]) -> list[FaultWindow]:
+    """The ``deploy`` windows of ``windows``, oldest first."""
+    return sorted((w for w in windows if w.kind == "deploy"), key=lambda w: w.start)
+
+
 def _overlap_spans(windows: Sequence[FaultWindow]) -> list[tuple[float, float, float]]:
     """Each closed overlap of ``windows``: (its deploy's start, the overlap's end, the
     next deploy's start or infinity), epoch seconds, oldest first."""
     overlaps = sorted(
         (w for w in windows if w.kind == "overlap" and w.end is not None), key=lambda w: w.start
     )
-    deploys = sorted((w for w in windows if w.kind == "deploy"), key=lambda w: w.start)
+    deploys = deploy_windows(windows)
     spans = []
     for overlap in overlaps:
         assert overlap.end is not None
@@ -248,7 +253,7 @@ def crossings(
     """Each deploy of ``windows``, oldest first, with the instances of ``histories``
     (instance id → events) that crossed it. A gap deploy still open when the run ended was
     crossed by none: its new code never came up."""
-    deploys = sorted((w for w in windows if w.kind == "deploy"), key=lambda w: w.start)
+    deploys = deploy_windows(windows)
     overlaps = [w.start for w in windows if w.kind == "overlap"]
     turns: dict[str, list[float]] = {}
     for instance_id, events in histories.items():

@@ -13,12 +13,12 @@ import errno
 import fcntl
 import os
 import socket
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from harness.errors import ConfigError, PortInUseError
+from harness.settings import state_dir
 
 HOST = "127.0.0.1"
 PORT_RANGE = (20000, 32000)
@@ -57,9 +57,7 @@ assert len(PORT_NAMES) <= BLOCK_SIZE
 
 
 def _lock_dir() -> Path:
-    path = Path(tempfile.gettempdir()) / f"dapr-chaos-{os.getuid()}" / "ports"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return state_dir("ports")
 
 
 def port_is_free(port: int, host: str = HOST) -> bool:

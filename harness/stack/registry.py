@@ -15,18 +15,16 @@ import json
 import os
 import shutil
 import signal
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from harness.settings import state_dir
 from harness.stack.process import group_members, process_start_time
 
 
 def registry_dir() -> Path:
-    path = Path(tempfile.gettempdir()) / f"dapr-chaos-{os.getuid()}" / "runs"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
+    return state_dir("runs")
 
 
 @dataclass
