@@ -12,7 +12,20 @@ nothing until a test uses the harness.
 from __future__ import annotations
 
 import importlib
+import os
 import typing
+
+# The harness forks only to exec (its members, Locust, the apps it starts, builds).
+# grpcio 1.85's fork handlers are on by default: in the child they restart gRPC's poller,
+# which aborts (SIGABRT, "epoll_wait error: Bad file descriptor") once the child closes
+# its inherited descriptors before exec, grpc/grpc#43055. Seen here: a Locust worker that
+# died so before it ran (status -6), and 3 of 4500 children spawned beside a gRPC channel
+# (none with the handlers off). gRPC documents turning them off for fork-then-exec
+# programs; it must happen before gRPC starts. The app under test gets the environment
+# without it (Stack.app_env), unless it was set where dapr-chaos runs.
+if "GRPC_ENABLE_FORK_SUPPORT" not in os.environ:
+    os.environ["GRPC_ENABLE_FORK_SUPPORT"] = "false"
+    os.environ["DAPR_CHAOS_GRPC_FORK_OFF"] = "1"
 
 __version__ = "0.1.0"
 

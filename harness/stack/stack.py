@@ -384,7 +384,7 @@ class Stack:
         invocation records for a Python app that starts itself."""
         assert self.run_dir is not None and self.topology is not None
         grpc = self.grpc_endpoint
-        env = dict(os.environ)
+        env = without_harness_grpc_setting(os.environ)
         env.update(
             {
                 "DAPR_GRPC_PORT": grpc.rsplit(":", 1)[1],
@@ -533,3 +533,13 @@ class Stack:
         if name == "app" and app is not None and app.ready_timeout:
             return app.ready_timeout
         return self.config.ready_timeout
+
+
+def without_harness_grpc_setting(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` without the gRPC fork setting the harness made for its own processes
+    (harness/__init__.py): the app under test runs as it would without dapr-chaos. One
+    the user set is kept."""
+    env = dict(environ)
+    if env.pop("DAPR_CHAOS_GRPC_FORK_OFF", None):
+        env.pop("GRPC_ENABLE_FORK_SUPPORT", None)
+    return env

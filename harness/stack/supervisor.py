@@ -158,8 +158,9 @@ class Supervisor:
                 raise
             if not crashed:
                 # An app can also die while it starts for a reason of its own (grpc-python
-                # aborted on an epoll EBADF here, once in about 20 runs): a supervisor
-                # tries again, a few times.
+                # aborted on an epoll EBADF here, once in about 20 runs; most likely gRPC's
+                # fork handlers in the harness before the app's exec, off since, see
+                # harness/__init__.py): a supervisor tries again, a few times.
                 self._start_deaths += 1
                 if self._start_deaths >= START_ATTEMPTS:
                     raise
