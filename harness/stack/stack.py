@@ -72,7 +72,7 @@ class Stack:
         self._record: RunRecord | None = None
         self.run_dir: Path | None = None
         self.timings: dict[str, float] = {}
-        self._secrets = Secrets(secrets.token_urlsafe(24), secrets.token_urlsafe(24))
+        self._secrets = Secrets.new()
         self.topology: Topology | None = None
         # Processes started outside the members (the `exec` command): stopped by stop().
         self._extra: list[ManagedProcess] = []

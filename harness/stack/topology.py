@@ -7,6 +7,7 @@ own port.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from harness.stack.ports import HOST, PortBlock
@@ -80,3 +81,13 @@ class Secrets:
 
     valkey_password: str
     api_token: str
+
+    @classmethod
+    def new(cls) -> Secrets:
+        """Fresh credentials for one run: 192 random bits each, as 48 hex digits.
+
+        Hex, not URL-safe base64: a base64 value begins with "-" once in 64 runs, and a
+        value that begins with "-" reads as an option wherever it is passed on a command
+        line (`dapr-chaos history export --api-token VALUE` refused one so in CI).
+        """
+        return cls(secrets.token_hex(24), secrets.token_hex(24))
