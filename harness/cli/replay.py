@@ -93,7 +93,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--api-token",
         default=os.environ.get("DAPR_API_TOKEN", ""),
-        help="daprd's API token (default: $DAPR_API_TOKEN)",
+        help="daprd's API token (default: $DAPR_API_TOKEN); one that begins with '-' is "
+        "given as --api-token=TOKEN",
     )
     p.add_argument("--instance", action="append", help="only this instance id (repeatable)")
     p.add_argument("--prefix", default="", help="only instance ids starting with PREFIX")

@@ -25,3 +25,10 @@ def test_the_printed_api_token_is_taken_by_history_export_as_a_value() -> None:
             ["history", "export", "--app-id", "a", "--out", "o", "--api-token", token]
         )
         assert args.api_token == token
+
+
+def test_a_users_own_token_that_begins_with_a_dash_is_given_with_an_equals_sign() -> None:
+    args = build_parser().parse_args(
+        ["history", "export", "--app-id", "a", "--out", "o", "--api-token=-Xy_9"]
+    )
+    assert args.api_token == "-Xy_9"
