@@ -140,7 +140,10 @@ def failpoint(name: str) -> None:
     if spec.action == "pause":
         # The resumer stays in our process group, so a stack teardown kills it too.
         subprocess.Popen(["sh", "-c", f"sleep {spec.seconds}; kill -CONT {os.getpid()}"])
-        os.kill(os.getpid(), signal.SIGSTOP)
+        # The calling thread's own stop: a process-directed SIGSTOP lands on the main
+        # thread, and an activity's worker thread would run on past the failpoint until
+        # the group stop reached it. This one stops the caller before it returns.
+        signal.pthread_kill(threading.get_ident(), signal.SIGSTOP)
     elif spec.action == "delay":
         time.sleep(spec.seconds)
     elif spec.action == "raise":

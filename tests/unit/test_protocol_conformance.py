@@ -516,3 +516,18 @@ def test_protocol_md_lists_exactly_the_fields_python_writes(
     assert {LEDGER_ENV, FAILPOINTS_ENV} <= set(
         re.findall(r"`(DAPR_CHAOS_\w+)`", PROTOCOL.read_text())
     )
+
+
+@pytest.mark.parametrize("name", IMPLEMENTATIONS)
+def test_a_pause_holds_the_caller_before_the_failpoint_returns(
+    drivers: dict[str, Driver | str], states: Iterator[Path], name: str
+) -> None:
+    # A pause is the calling thread's own stop: the code after the failpoint must not run
+    # until the time is up. A SIGSTOP sent to the process lands on any thread, and the
+    # caller ran on until the stop reached it (CI saw a Go pause of 0.4 s return in 1.6 ms).
+    state = next(states)
+    arm(state, Failpoint("Slow.before", "pause", seconds=0.05, count=None))
+    run = driver(drivers, name).run([hit("Slow.before")] * 30, state)
+    assert run.returncode == 0, run.stderr
+    short = [r["elapsed"] for r in run.reports if r["elapsed"] < 0.045]
+    assert len(run.reports) == 30 and not short, short
