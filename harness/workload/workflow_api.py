@@ -64,13 +64,24 @@ def status_of(state: Any) -> InstanceStatus:
         workflow=state.name or None,
         input=_wrapped(state, "input"),
         custom_status=_wrapped(state, "customStatus"),
-        created_at=state.createdTimestamp.ToDatetime().timestamp()
-        if state.HasField("createdTimestamp")
-        else None,
-        updated_at=state.lastUpdatedTimestamp.ToDatetime().timestamp()
-        if state.HasField("lastUpdatedTimestamp")
-        else None,
+        created_at=_instant(state, "createdTimestamp"),
+        updated_at=_instant(state, "lastUpdatedTimestamp"),
     )
+
+
+def _instant(state: Any, field: str) -> float | None:
+    """Epoch seconds of a timestamp field of ``state``; None when daprd did not set it.
+
+    daprd sends Go's zero time (year 1) for an instance it has no time for yet: that is
+    unset, not an instant. Read as arithmetic, not through a naive datetime, whose
+    ``timestamp()`` takes the machine's time zone and fails before year 1 in it.
+    """
+    if not state.HasField(field):
+        return None
+    stamp = getattr(state, field)
+    if stamp.seconds <= 0:
+        return None
+    return float(stamp.seconds) + float(stamp.nanos) / 1e9
 
 
 class WorkflowAPI:
