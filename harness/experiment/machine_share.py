@@ -2,9 +2,10 @@
 
 Every scenario run holds a shared lock on one file in the harness's state directory
 (``<tmp>/dapr-chaos-<uid>/measure.lock``) while its stack starts and it runs; a run that
-judges service-level objectives (a scenario with ``slo``, ``dapr-chaos load`` with an
-objective) holds it exclusively. So a measurement never runs beside another dapr-chaos
-run's stack: not another pytest-xdist worker's scenario, not a second campaign. On two
+judges service-level objectives (a scenario with ``slo``) holds it exclusively, and so
+does every ``dapr-chaos load``, whose numbers are its point. So a measurement never runs
+beside another dapr-chaos run's stack: not another pytest-xdist worker's scenario, not a
+second campaign. On two
 cores a neighbour under load takes a changing share of the CPU, and the baseline, the dip
 and the recovery would measure the neighbour (CI saw a recovery judged against a baseline
 taken while the other worker was idle, and fail).

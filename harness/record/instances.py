@@ -47,8 +47,16 @@ class InstanceState:
 TERMINAL_STATUSES = frozenset({"COMPLETED", "FAILED", "TERMINATED", "CANCELED"})
 
 
-def _seconds(ts: Any) -> float | None:
-    return ts.seconds + ts.nanos / 1e9 if ts.seconds or ts.nanos else None
+def epoch_seconds(stamp: Any) -> float | None:
+    """Epoch seconds of a protobuf ``Timestamp`` daprd sent; None when it is unset.
+
+    Unset is protobuf's default (0) or Go's zero time (year 1), which daprd sends for an
+    instance it has no time for yet. Read as arithmetic, not through a naive datetime,
+    whose ``timestamp()`` takes the machine's time zone and fails before year 1 in it.
+    """
+    if stamp.seconds <= 0:
+        return None
+    return float(stamp.seconds) + float(stamp.nanos) / 1e9
 
 
 def _text(value: Any, present: bool) -> str | None:
@@ -67,8 +75,8 @@ def instance_state(state: Any) -> InstanceState:
         instance_id=state.instanceId,
         name=state.name,
         status=status,
-        created=_seconds(state.createdTimestamp),
-        last_updated=_seconds(state.lastUpdatedTimestamp),
+        created=epoch_seconds(state.createdTimestamp),
+        last_updated=epoch_seconds(state.lastUpdatedTimestamp),
         input=_text(state.input, state.HasField("input")),
         output=_text(state.output, state.HasField("output")),
         custom_status=_text(state.customStatus, state.HasField("customStatus")),

@@ -22,6 +22,7 @@ from google.protobuf.wrappers_pb2 import StringValue
 
 from harness.errors import NotDelivered, WorkloadError
 from harness.record.history import InstanceStatus
+from harness.record.instances import epoch_seconds
 
 _STATUS_PREFIX = "ORCHESTRATION_STATUS_"
 
@@ -64,24 +65,9 @@ def status_of(state: Any) -> InstanceStatus:
         workflow=state.name or None,
         input=_wrapped(state, "input"),
         custom_status=_wrapped(state, "customStatus"),
-        created_at=_instant(state, "createdTimestamp"),
-        updated_at=_instant(state, "lastUpdatedTimestamp"),
+        created_at=epoch_seconds(state.createdTimestamp),
+        updated_at=epoch_seconds(state.lastUpdatedTimestamp),
     )
-
-
-def _instant(state: Any, field: str) -> float | None:
-    """Epoch seconds of a timestamp field of ``state``; None when daprd did not set it.
-
-    daprd sends Go's zero time (year 1) for an instance it has no time for yet: that is
-    unset, not an instant. Read as arithmetic, not through a naive datetime, whose
-    ``timestamp()`` takes the machine's time zone and fails before year 1 in it.
-    """
-    if not state.HasField(field):
-        return None
-    stamp = getattr(state, field)
-    if stamp.seconds <= 0:
-        return None
-    return float(stamp.seconds) + float(stamp.nanos) / 1e9
 
 
 class WorkflowAPI:

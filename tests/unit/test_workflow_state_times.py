@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from dapr.ext.workflow._durabletask.internal import orchestrator_service_pb2 as pb
 
+from harness.record.instances import instance_state
 from harness.workload.workflow_api import status_of
 
 GO_ZERO_TIME = -62135596800  # 0001-01-01T00:00:00Z, what Go sends for time.Time{}
@@ -55,3 +56,9 @@ def test_times_are_epoch_seconds_whatever_the_machines_zone(far_from_utc: None) 
 def test_a_state_without_times_has_none() -> None:
     status = status_of(blank())
     assert status.created_at is None and status.updated_at is None
+
+
+def test_the_history_readers_state_reads_times_the_same_way(far_from_utc: None) -> None:
+    # InstanceReader (history export, recorder) and the workload read one WorkflowState.
+    read = instance_state(state(GO_ZERO_TIME, 1_765_000_000))
+    assert read.created is None and read.last_updated == 1_765_000_000.25
